@@ -1,0 +1,1 @@
+"""Accounts, roles and what each user may see."""

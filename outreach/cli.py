@@ -1,0 +1,71 @@
+"""Command line: ``flask --app wsgi <command>``. Every command has help text (``--help``)."""
+from __future__ import annotations
+
+import click
+from flask import current_app
+
+from . import audit, migrations
+from .accounts import users
+from .db import connect
+
+
+def _db():
+    return connect(current_app.config["DATABASE"])
+
+
+@click.command("migrate")
+def migrate_command():
+    """Apply pending database migrations (safe to run at any time)."""
+    applied = migrations.apply(_db())
+    click.echo(f"applied: {', '.join(applied)}" if applied else "database is up to date")
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--role", type=click.Choice(users.ROLES), required=True, help="What the user may do.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="At least 8 characters.")
+@click.option("--name", "display_name", default="", help="Name shown in the app.")
+@click.option("--village", "village_ids", multiple=True, type=int, help="Village id (secretary, official).")
+@click.option("--grid", "grid_ids", multiple=True, type=int, help="Grid id (grid worker).")
+@click.option("--township", "township_ids", multiple=True, type=int, help="Township id (official).")
+@click.option("--county", "county_ids", multiple=True, type=int, help="County id (official).")
+def create_user_command(username, role, password, display_name, village_ids, grid_ids, township_ids, county_ids):
+    """Create a user with a role and the area they may see."""
+    db = _db()
+    migrations.apply(db)
+    scopes = {k: list(v) for k, v in (("village_id", village_ids), ("grid_id", grid_ids),
+                                       ("township_id", township_ids), ("county_id", county_ids)) if v}
+    try:
+        user_id = users.create_user(db, username, password, role, display_name=display_name, scopes=scopes)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    audit.record(db, "user_created", object_type="user", object_id=user_id, via="cli", role=role)
+    click.echo(f"created user {username} ({role})")
+
+
+@click.command("seed-demo")
+@click.option("--households", default=800, show_default=True, help="Households in the main demo village.")
+def seed_demo_command(households):
+    """Create the demo county (two villages, users for every role) if the database has no village."""
+    from . import demo
+
+    db = _db()
+    migrations.apply(db)
+    if demo.seed(db, households=households):
+        click.echo(f"demo data created; every demo user's password is {demo.DEMO_PASSWORD!r}")
+    else:
+        click.echo("villages exist already; nothing seeded")
+
+
+@click.command("compile-translations")
+def compile_translations_command():
+    """Compile the message catalogs (.po → .mo)."""
+    from .i18n import compile_catalogs
+
+    done = compile_catalogs(force=True)
+    click.echo(f"compiled {len(done)} catalog(s)")
+
+
+def init_app(app):
+    for command in (migrate_command, create_user_command, seed_demo_command, compile_translations_command):
+        app.cli.add_command(command)

@@ -1,0 +1,97 @@
+"""Language (Chinese first, English switch), time zones and display labels.
+
+Source strings are English; ``translations/zh`` holds the Chinese catalog, compiled to .mo at
+set-up (and at start-up when the .mo is missing or older than the .po).
+"""
+from __future__ import annotations
+
+import datetime
+import os
+from zoneinfo import ZoneInfo
+
+from babel.messages import mofile, pofile
+from flask import redirect, request, session
+from flask_babel import Babel, lazy_gettext as _l
+
+from .security import public, safe_next
+
+LOCALES = ("zh", "en")
+TRANSLATIONS = os.path.join(os.path.dirname(__file__), "translations")
+
+TAG_LABELS = {
+    "lives_alone": _l("Lives alone"),
+    "no_phone": _l("No working phone"),
+    "hard_of_hearing": _l("Hard of hearing"),
+    "home_monitoring": _l("Home health monitoring"),
+}
+ROLE_LABELS = {
+    "admin": _l("Administrator"),
+    "secretary": _l("Village secretary"),
+    "grid_worker": _l("Grid worker"),
+    "official": _l("Official"),
+}
+CARETAKER_LABELS = {
+    "grid_worker": _l("Grid worker"),
+    "party_contact": _l("Party-member contact"),
+    "care_team": _l("Care team"),
+}
+LANGUAGE_LABELS = {"mandarin": _l("Mandarin")}
+SEX_LABELS = {"M": _l("Male"), "F": _l("Female")}
+
+
+def compile_catalogs(force: bool = False) -> list[str]:
+    """Compile every .po under translations/ whose .mo is missing or stale; returns the .po paths."""
+    done = []
+    for root, _dirs, files in os.walk(TRANSLATIONS):
+        for name in files:
+            if not name.endswith(".po"):
+                continue
+            po_path = os.path.join(root, name)
+            mo_path = po_path[:-3] + ".mo"
+            if not force and os.path.exists(mo_path) and os.path.getmtime(mo_path) >= os.path.getmtime(po_path):
+                continue
+            with open(po_path, "rb") as fh:
+                catalog = pofile.read_po(fh)
+            tmp = f"{mo_path}.{os.getpid()}.tmp"
+            with open(tmp, "wb") as fh:
+                mofile.write_mo(fh, catalog)
+            os.replace(tmp, mo_path)  # atomic: concurrent starts never read half a catalog
+            done.append(po_path)
+    return done
+
+
+def select_locale() -> str:
+    lang = session.get("lang")
+    return lang if lang in LOCALES else "zh"
+
+
+def to_local(value: str | datetime.datetime | None, tz: str = "Asia/Shanghai",
+             fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """An ISO UTC timestamp shown in the village's time zone."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.timezone.utc)
+    return value.astimezone(ZoneInfo(tz)).strftime(fmt)
+
+
+def init_app(app):
+    compile_catalogs()
+    Babel(app, locale_selector=select_locale, default_translation_directories=TRANSLATIONS)
+
+    @public
+    def set_language(code):
+        if code in LOCALES:
+            session["lang"] = code
+        return redirect(safe_next(request.args.get("next")))
+
+    app.add_url_rule("/lang/<code>", "set_language", set_language)
+    app.jinja_env.filters["local_time"] = to_local
+    app.jinja_env.globals.update(TAG_LABELS=TAG_LABELS, ROLE_LABELS=ROLE_LABELS, SEX_LABELS=SEX_LABELS,
+                                 LANGUAGE_LABELS=LANGUAGE_LABELS, CARETAKER_LABELS=CARETAKER_LABELS,
+                                 current_locale=select_locale)

@@ -1,0 +1,1 @@
+"""The registry: places (county → township → village → grid), households and residents."""

@@ -1,0 +1,34 @@
+"""Turning the resident form into a validated :class:`ResidentInput` (no Flask here)."""
+from __future__ import annotations
+
+import re
+
+from . import phones as phone_numbers
+from .residents import KNOWN_TAGS, MANDARIN, ResidentInput, current_year
+
+_SPLIT = re.compile(r"[,，;；、/\s]+")
+
+
+def parse_resident_form(form) -> ResidentInput:
+    """``form`` is any mapping with ``get``/``getlist``. Raises ValueError with the reason."""
+    name = (form.get("name") or "").strip()
+    e164s = []
+    for raw in _SPLIT.split(form.get("phones") or ""):
+        if raw:
+            e164s.append(phone_numbers.normalise(raw)[0])
+    birth_year = (form.get("birth_year") or "").strip()
+    if birth_year and not birth_year.isdigit():
+        raise ValueError(f"birth year must be a number: {birth_year!r}")
+    tags = {t for t in form.getlist("tags") if t in KNOWN_TAGS}
+    tags |= {t.strip()[:30] for t in _SPLIT.split(form.get("free_tags") or "") if t.strip()}
+    sex = form.get("sex") or None
+    data = ResidentInput(
+        name=name, phones=list(dict.fromkeys(e164s)), grid_name=(form.get("grid_name") or "").strip()[:60],
+        house_number=(form.get("house_number") or "").strip()[:30], address=(form.get("address") or "").strip()[:200],
+        birth_year=int(birth_year) if birth_year else None, sex=sex,
+        language=(form.get("language") or MANDARIN).strip()[:30] or MANDARIN, tags=tags,
+        lives_elsewhere=bool(form.get("lives_elsewhere")), relation=(form.get("relation") or "").strip()[:30],
+        notes=(form.get("notes") or "").strip()[:500])
+    if data.birth_year is not None and not (1900 <= data.birth_year <= current_year()):
+        raise ValueError(f"birth year {data.birth_year} is out of range")
+    return data
