@@ -17,6 +17,8 @@ from outreach.registry import places
 from outreach.registry.residents import ResidentInput, upsert
 
 PASSWORD = "password123"
+# Hashing cost is not what these tests check; scrypt would make every fixture take a second.
+users.HASH_METHOD = "pbkdf2:sha256:1000"
 
 
 def build_base_data(db) -> dict:

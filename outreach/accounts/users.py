@@ -16,6 +16,7 @@ ROLES = (ADMIN, SECRETARY, GRID_WORKER, OFFICIAL)
 MAX_FAILURES = 5            # failed logins per window before the account+address is throttled
 FAILURE_WINDOW_S = 15 * 60
 MIN_PASSWORD_LENGTH = 8
+HASH_METHOD = "scrypt"  # werkzeug's default; tests lower it to keep fixtures fast
 
 
 class LoginThrottled(Exception):
@@ -41,7 +42,7 @@ def create_user(db, username: str, password: str, role: str, *, display_name: st
             raise ValueError(f"user {username!r} already exists")
         user_id = db.execute(
             "INSERT INTO users (username, display_name, password_hash, role, phone) VALUES (?, ?, ?, ?, ?)",
-            [username, display_name or username, generate_password_hash(password), role, phone]).lastrowid
+            [username, display_name or username, generate_password_hash(password, method=HASH_METHOD), role, phone]).lastrowid
         for column, ids in (scopes or {}).items():
             if column not in ("county_id", "township_id", "village_id", "grid_id"):
                 raise ValueError(f"unknown scope {column!r}")
@@ -91,4 +92,4 @@ def set_password(db, user_id: int, password: str) -> None:
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise ValueError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
     with write(db):
-        db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [generate_password_hash(password), user_id])
+        db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [generate_password_hash(password, method=HASH_METHOD), user_id])

@@ -56,6 +56,7 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+@accounts.route("/users", endpoint="users", methods=["GET", "POST"])
 @roles_required(users.ADMIN)
 def users_page():
     db = get_db()
@@ -87,6 +88,7 @@ def users_page():
     return render_template("admin/users.html", users=users.list_users(db), roles=users.ROLES, places=places)
 
 
+@accounts.route("/audit", endpoint="audit")
 @roles_required(users.ADMIN)
 def audit_page():
     db = get_db()
@@ -100,6 +102,4 @@ def audit_page():
 
 def init_app(app):
     app.register_blueprint(auth)
-    accounts.add_url_rule("/users", "users", users_page, methods=["GET", "POST"])
-    accounts.add_url_rule("/audit", "audit", audit_page)
     app.register_blueprint(accounts)

@@ -60,7 +60,7 @@ def village(village_id):
                            grids=places.grids(db, village_id, scope.grid_list()))
 
 
-@bp.route("/residents")
+@bp.route("/residents", endpoint="residents")
 @roles_required(*PEOPLE_ROLES)
 def residents_list():
     scope = current_scope()
@@ -140,5 +140,4 @@ def resident_edit(resident_id):
 
 
 def init_app(app):
-    bp.add_url_rule("/residents", "residents", residents_list)
     app.register_blueprint(bp)
