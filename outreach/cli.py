@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from . import audit, migrations
 from .accounts import users
@@ -14,6 +15,7 @@ def _db():
 
 
 @click.command("migrate")
+@with_appcontext
 def migrate_command():
     """Apply pending database migrations (safe to run at any time)."""
     applied = migrations.apply(_db())
@@ -21,6 +23,7 @@ def migrate_command():
 
 
 @click.command("create-user")
+@with_appcontext
 @click.argument("username")
 @click.option("--role", type=click.Choice(users.ROLES), required=True, help="What the user may do.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="At least 8 characters.")
@@ -44,6 +47,7 @@ def create_user_command(username, role, password, display_name, village_ids, gri
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.option("--households", default=800, show_default=True, help="Households in the main demo village.")
 def seed_demo_command(households):
     """Create the demo county (two villages, users for every role) if the database has no village."""
@@ -58,6 +62,7 @@ def seed_demo_command(households):
 
 
 @click.command("compile-translations")
+@with_appcontext
 def compile_translations_command():
     """Compile the message catalogs (.po → .mo)."""
     from .i18n import compile_catalogs

@@ -112,8 +112,11 @@ def find_existing(db, village_id: int, data: ResidentInput, household_id: int | 
     return None
 
 
-def upsert(db, village_id: int, data: ResidentInput, *, cache: dict | None = None) -> tuple[int, bool]:
+def upsert(db, village_id: int, data: ResidentInput, *, cache: dict | None = None,
+           allow_update: bool = True) -> tuple[int, bool]:
     """Create or update the resident; returns ``(resident_id, created)``.
+
+    ``allow_update=False`` (the "new resident" form) refuses to merge into an existing person.
 
     A phone number that already belongs to another resident of the village raises ValueError
     (two people cannot share one number in the registry: calls would be attributed wrongly).
@@ -124,6 +127,9 @@ def upsert(db, village_id: int, data: ResidentInput, *, cache: dict | None = Non
         household_id = _household_id(db, village_id, grid_id, data.house_number.strip(),
                                      data.address.strip(), cache)
         resident_id = find_existing(db, village_id, data, household_id)
+        if resident_id is not None and not allow_update:
+            existing = one(db, "SELECT name FROM residents WHERE id = ?", [resident_id])["name"]
+            raise ValueError(f"already registered as {existing} (same phone, or same name and house number)")
         full, initials = pinyin_of(data.name)
         values = dict(village_id=village_id, household_id=household_id, grid_id=grid_id, name=data.name.strip(),
                       name_pinyin=full, name_initials=initials, birth_year=data.birth_year, sex=data.sex,

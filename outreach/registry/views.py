@@ -100,7 +100,7 @@ def _save(village: dict, resident_id: int | None):
         data = parse_resident_form(request.form)
         with write(db):
             if resident_id is None:
-                saved_id, created = residents.upsert(db, village["id"], data)
+                saved_id, created = residents.upsert(db, village["id"], data, allow_update=False)
             else:
                 residents.update(db, resident_id, village["id"], data)
                 saved_id, created = resident_id, False
