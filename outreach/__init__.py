@@ -44,6 +44,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         BABEL_DEFAULT_LOCALE="zh",
         BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
         DEMO_MODE=os.environ.get("DALABA_DEMO", "0") == "1",
+        SMS_PRICE_PER_SEGMENT=float(os.environ.get("SMS_PRICE_PER_SEGMENT", "0.05")),
+        CALL_PRICE_PER_MINUTE=float(os.environ.get("CALL_PRICE_PER_MINUTE", "0.10")),
+        PRICE_CURRENCY=os.environ.get("PRICE_CURRENCY", "CNY"),
         PROXY_COUNT=int(os.environ.get("DALABA_PROXY_COUNT", "0")),
     )
     if test_config is not None:
@@ -60,6 +63,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from . import cli, db, i18n, security, views
     from .accounts import views as account_views
+    from .notices import audio_views, views as notice_views
     from .registry import import_views, views as registry_views
 
     db.init_app(app)
@@ -70,4 +74,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     account_views.init_app(app)
     registry_views.init_app(app)
     import_views.init_app(app)
+    notice_views.init_app(app)
+    audio_views.init_app(app)
     return app

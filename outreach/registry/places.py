@@ -100,3 +100,12 @@ def languages(db, village_id: int) -> list[str]:
     found = [r["language"] for r in rows(
         db, "SELECT DISTINCT language FROM residents WHERE village_id = ? ORDER BY language", [village_id])]
     return ["mandarin"] + [lang for lang in found if lang != "mandarin"]
+
+
+def today_label(db, village_id: int) -> str:
+    """Today's date as a Chinese notice writes it (11月27日), in the village's time zone."""
+    import datetime
+
+    tz = one(db, "SELECT timezone FROM villages WHERE id = ?", [village_id])["timezone"]
+    today = datetime.datetime.now(ZoneInfo(tz)).date()
+    return f"{today.month}月{today.day}日"
