@@ -47,6 +47,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         SMS_PRICE_PER_SEGMENT=float(os.environ.get("SMS_PRICE_PER_SEGMENT", "0.05")),
         CALL_PRICE_PER_MINUTE=float(os.environ.get("CALL_PRICE_PER_MINUTE", "0.10")),
         PRICE_CURRENCY=os.environ.get("PRICE_CURRENCY", "CNY"),
+        PUBLIC_BASE_URL=(os.environ.get("PUBLIC_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+        TWILIO_AUTH_TOKEN=os.environ.get("TWILIO_AUTH_TOKEN", ""),
         PROXY_COUNT=int(os.environ.get("DALABA_PROXY_COUNT", "0")),
     )
     if test_config is not None:
@@ -63,6 +65,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from . import cli, db, i18n, security, views
     from .accounts import views as account_views
+    from .delivery import webhooks
     from .notices import audio_views, views as notice_views
     from .registry import import_views, views as registry_views
 
@@ -76,4 +79,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     import_views.init_app(app)
     notice_views.init_app(app)
     audio_views.init_app(app)
+    webhooks.init_app(app)
     return app

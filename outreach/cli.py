@@ -71,6 +71,25 @@ def compile_translations_command():
     click.echo(f"compiled {len(done)} catalog(s)")
 
 
+@click.command("worker")
+@with_appcontext
+def worker_command():
+    """Run the worker: dispatches calls and texts (one per deployment; a second copy stays idle)."""
+    import os
+
+    from . import worker
+    from .delivery.gateway import GatewayConfig
+
+    config = GatewayConfig.from_env(public_base_url=current_app.config["PUBLIC_BASE_URL"])
+    try:
+        config.check()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    worker.run(current_app.config["DATABASE"], os.path.join(current_app.instance_path, "worker.lock"), config,
+               say=click.echo)
+
+
 def init_app(app):
-    for command in (migrate_command, create_user_command, seed_demo_command, compile_translations_command):
+    for command in (migrate_command, create_user_command, seed_demo_command, compile_translations_command,
+                    worker_command):
         app.cli.add_command(command)
