@@ -48,7 +48,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         CALL_PRICE_PER_MINUTE=float(os.environ.get("CALL_PRICE_PER_MINUTE", "0.10")),
         PRICE_CURRENCY=os.environ.get("PRICE_CURRENCY", "CNY"),
         PUBLIC_BASE_URL=(os.environ.get("PUBLIC_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+        TWILIO_ACCOUNT_SID=os.environ.get("TWILIO_ACCOUNT_SID", ""),
         TWILIO_AUTH_TOKEN=os.environ.get("TWILIO_AUTH_TOKEN", ""),
+        # The built-in simulator's control API (demo only: the "resident's phone" page).
+        PHONESIM_URL=os.environ.get("PHONESIM_URL", ""),
         PROXY_COUNT=int(os.environ.get("DALABA_PROXY_COUNT", "0")),
     )
     if test_config is not None:

@@ -17,6 +17,7 @@ from .registry.residents import (HARD_OF_HEARING, HOME_MONITORING, LIVES_ALONE, 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程魏苏吕丁任沈"
 GIVEN = "德秀英兰华明国建军芳桂珍玉梅凤红文强伟平海云丽春生林金荣福贵宝成志勇刚"
 DEMO_PASSWORD = "dalaba-demo"
+VILLAGE_NUMBER = "+862388880001"  # fictitious; the simulator plays this number's network
 DEMO_USERS = (  # username, role, display name, scope
     ("admin", users.ADMIN, "系统管理员", None),
     ("yang_shuji", users.SECRETARY, "杨家坪村 杨书记", ("village_id", "杨家坪村")),
@@ -112,6 +113,8 @@ def seed(db, *, seed_value: int = 2020, households: int = 800) -> bool:
     township = places.ensure_township(db, county, "西河镇")
     places.ensure_township(db, county, "东岭乡")
     yang = places.ensure_village(db, township, "杨家坪村")
+    with write(db):  # the village number residents call to hear today's notice again
+        db.execute("UPDATE villages SET phone_number = ? WHERE id = ?", [VILLAGE_NUMBER, yang])
     shimen = places.ensure_village(db, township, "石门村", default_language="重庆话")
     big = ["一网格", "二网格", "三网格", "四网格", "五网格", "六网格", "七网格"]
     sub = [f"{g}/{i}小组" for g in big for i in range(1, 5 + (big.index(g) < 4))]  # 32 sub-grids

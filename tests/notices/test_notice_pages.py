@@ -10,6 +10,7 @@ CORPUS = pathlib.Path(__file__).parent.parent / "audio" / "corpus"
 
 @pytest.fixture
 def notice_id(client, login, ids):
+    client.get("/lang/en")  # assertions below read the English texts
     login(client, "sec_a")
     response = client.post("/notices/new", data={"village_id": ids["yang"], "title": "暂停举办宴席",
                                                  "text": "各位村民：即日起暂停举办婚宴寿宴，请按1表示收到。"})
