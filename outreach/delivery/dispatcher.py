@@ -24,7 +24,7 @@ from schedules.quiet_hours import AllowedWindow
 from ..db import connect, one, rows, write
 from ..notices import sms_text, store as notices, variants
 from ..registry.places import today_label
-from . import gateway as gw, interactions, outbox, outcomes
+from . import gateway as gw, interactions, notify, outbox, outcomes
 
 STALE_AFTER = timedelta(seconds=90)  # longer than any API call: older in-flight rows are orphans
 
@@ -69,6 +69,8 @@ class Dispatcher:
         outbox.expire_and_cancel(self.db, now)
         self.reconcile(now)
         claimed = self.claim(now)
+        for row in notify.claim(self.db, now):  # carers' alert texts: few, sent at once
+            self.pool.submit(lambda r=row: notify.send(self._thread_db(), self.gateway, r, outbox.now_utc()))
         self.finish_campaigns(now)
         return claimed
 
@@ -176,6 +178,7 @@ class Dispatcher:
     def reconcile(self, now: datetime, *, stale_after: timedelta = STALE_AFTER) -> int:
         """Settle in-flight rows nobody is sending any more: found at the provider → wired, else resend."""
         fixed = 0
+        notify.reconcile(self.db, self.gateway, now - (stale_after or timedelta(0)))
         for row in outbox.stale_in_flight(self.db, now - stale_after if stale_after else now):
             with self._lock:
                 if row["id"] in self._in_flight:

@@ -77,6 +77,10 @@ def settle(db, attempt_id: int, now: datetime) -> None:
         outbox.mark_failed(db, a["outbox_id"], f"all {attempts_used} attempts failed (last: {status})",
                            a["error_code"], outcome=status)
         sms_fallback(db, camp, a["resident_id"], now)
+        if camp["kind"] == "health_check":
+            from .alerts import HEALTH_NO_ANSWER, raise_alert
+
+            raise_alert(db, a["resident_id"], HEALTH_NO_ANSWER, camp["id"])
 
 
 def _retry(db, a: dict, wait_s: int, reason: str, now: datetime) -> None:

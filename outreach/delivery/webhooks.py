@@ -14,7 +14,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from ..db import get_db, one, write
 from ..security import csrf, public
-from . import interactions as talk, outcomes, voice
+from . import alerts, interactions as talk, outcomes, voice
 from .calls import call_context, replay_context
 
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
@@ -57,6 +57,17 @@ def status(attempt_id):
     outcomes.on_status(get_db(), attempt_id, state, sid, answered_by=form.get("AnsweredBy") or None,
                        duration_s=int(duration) if duration.isdigit() else None,
                        error_code=int(code) if code.isdigit() else None)
+    return "", 204
+
+
+@bp.route("/notify-status/<int:notification_id>", methods=["POST"])
+@twilio_signed
+def notify_status(notification_id):
+    from . import notify
+
+    form = request.form
+    notify.on_status(get_db(), notification_id, form.get("MessageStatus") or form.get("SmsStatus") or "",
+                     form.get("MessageSid"))
     return "", 204
 
 
@@ -107,6 +118,8 @@ def call_step(ctx, step):
             return voice.menu(c.call, round_no + 1), 200, XML
         if c.call.health_check and digits in ("1", "2"):
             respond(talk.HEALTH_OK if digits == "1" else talk.HEALTH_HELP, digits)
+            if digits == "2" and c.resident_id is not None:
+                alerts.raise_alert(db, c.resident_id, alerts.HEALTH_HELP, c.campaign_id)
             text = "好的，祝您身体健康，再见。" if digits == "1" else "已通知您的包保人员，他们会尽快联系您。"
             return voice.say_and_hang_up(text), 200, XML
         if digits == "1":
@@ -119,6 +132,8 @@ def call_step(ctx, step):
             return voice.replay(c.call), 200, XML
         if digits == "0" and not c.call.health_check:
             respond(talk.CALLBACK, digits)
+            if c.resident_id is not None:
+                alerts.raise_alert(db, c.resident_id, alerts.CALLBACK, c.campaign_id)
             return voice.say_and_hang_up("好的，村里会尽快给您回电。再见。"), 200, XML
         return voice.menu(c.call, round_no), 200, XML
     if step == "pledge-type":
