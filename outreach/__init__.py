@@ -83,4 +83,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     notice_views.init_app(app)
     audio_views.init_app(app)
     webhooks.init_app(app)
+    from .delivery import views as campaign_views, phone_views
+    campaign_views.init_app(app); phone_views.init_app(app)
     return app

@@ -9,6 +9,7 @@ first and writes later can fail with "database is locked" instead of waiting.
 from __future__ import annotations
 
 import contextlib
+import queue
 import sqlite3
 from typing import Iterator
 
@@ -29,24 +30,27 @@ def connect(path: str, *, readonly: bool = False) -> sqlite_utils.Database:
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
     if not readonly:
+        # WAL is a property of the file, so this only does work the first time; it is asked
+        # here anyway so that no code path can ever open the file in rollback-journal mode.
         conn.execute("PRAGMA journal_mode = WAL")
         # NORMAL is durable across application crashes in WAL mode; only power loss can
         # drop the last commits, and the outbox reconciles those against the provider.
         conn.execute("PRAGMA synchronous = NORMAL")
-    return sqlite_utils.Database(conn)
+    return sqlite_utils.Database(conn, execute_plugins=False)
 
 
 @contextlib.contextmanager
 def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     """Run the block inside ``BEGIN IMMEDIATE``; commits when the block ends, rolls back on error.
 
-    Nested use joins the outer transaction (a savepoint), so domain functions can call each
-    other and still commit once.
+    Nested use simply joins the outer transaction, so domain functions can call each other and
+    commit once; an error anywhere rolls the whole outer transaction back. Code that wants to
+    survive a failed step *inside* a transaction (an import skipping a bad row) wraps that step
+    in ``db.atomic()``, which is a savepoint.
     """
     conn = db.conn
     if conn.in_transaction:
-        with db.atomic():
-            yield db
+        yield db
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -76,22 +80,44 @@ def scalar(db: sqlite_utils.Database, sql: str, params=()):
 
 # ---- Flask glue: one handle per request ---------------------------------------------
 
+class Pool:
+    """Idle connections kept between requests: opening one costs more than a webhook's work."""
+
+    def __init__(self, path: str, size: int = 16):
+        self.path, self.idle = path, queue.LifoQueue(maxsize=size)
+
+    def get(self) -> sqlite_utils.Database:
+        try:
+            return self.idle.get_nowait()
+        except queue.Empty:
+            return connect(self.path)
+
+    def put(self, db: sqlite_utils.Database) -> None:
+        if db.conn.in_transaction:  # a request that failed mid-write leaves nothing behind
+            db.conn.execute("ROLLBACK")
+        try:
+            self.idle.put_nowait(db)
+        except queue.Full:
+            db.close()
+
+
 def get_db():
-    """The request's connection, opened on first use and closed at teardown."""
+    """The request's connection, taken on first use and given back at teardown."""
     from flask import current_app, g
 
     if "db" not in g:
-        g.db = connect(current_app.config["DATABASE"])
+        g.db = current_app.extensions["dalaba_db_pool"].get()
     return g.db
 
 
 def close_db(_exc=None):
-    from flask import g
+    from flask import current_app, g
 
     db = g.pop("db", None)
     if db is not None:
-        db.close()
+        current_app.extensions["dalaba_db_pool"].put(db)
 
 
 def init_app(app):
+    app.extensions["dalaba_db_pool"] = Pool(app.config["DATABASE"])
     app.teardown_appcontext(close_db)

@@ -148,8 +148,8 @@ def create(db, *, village_id: int, notice_id: int, name: str, channel: str, audi
         raise ValueError(f"unknown channel {channel!r}")
     if not 1 <= int(max_attempts) <= 10:
         raise ValueError("attempts must be between 1 and 10")
-    if not 0.05 <= float(throttle_per_s) <= 100:
-        raise ValueError("throttle must be between 0.05 and 100 per second")
+    if not 0.05 <= float(throttle_per_s) <= 1000:  # a Messaging Service with many numbers goes far above 1/s
+        raise ValueError("throttle must be between 0.05 and 1000 per second")
     if machine_behaviour not in ("leave_message", "hangup_retry"):
         raise ValueError("unknown answering-machine behaviour")
     start, end = (f"{m // 60:02d}:{m % 60:02d}" for m in parse_window(window))  # minutes of the day

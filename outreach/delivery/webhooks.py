@@ -50,13 +50,14 @@ def status(attempt_id):
     form = request.form
     sid = form.get("CallSid") or form.get("MessageSid") or form.get("SmsSid")
     state = form.get("CallStatus") or form.get("MessageStatus") or form.get("SmsStatus") or ""
-    if not _first_time(f"status:{attempt_id}:{sid}:{state}"):
-        return "", 204
     duration = form.get("CallDuration", "")
     code = form.get("ErrorCode", "")
-    outcomes.on_status(get_db(), attempt_id, state, sid, answered_by=form.get("AnsweredBy") or None,
-                       duration_s=int(duration) if duration.isdigit() else None,
-                       error_code=int(code) if code.isdigit() else None)
+    with write(get_db()) as db:  # one transaction: the dedupe mark and its effects commit together
+        if not _first_time(f"status:{attempt_id}:{sid}:{state}"):
+            return "", 204
+        outcomes.on_status(db, attempt_id, state, sid, answered_by=form.get("AnsweredBy") or None,
+                           duration_s=int(duration) if duration.isdigit() else None,
+                           error_code=int(code) if code.isdigit() else None)
     return "", 204
 
 

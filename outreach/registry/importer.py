@@ -253,7 +253,8 @@ class _State:
                     data.tags.discard(residents.NO_PHONE)
                     auto = False
         try:
-            _resident_id, created = residents.upsert(self.db, self.village_id, data, cache=self.cache)
+            with self.db.atomic():  # a savepoint: a refused row leaves no half-written resident behind
+                _resident_id, created = residents.upsert(self.db, self.village_id, data, cache=self.cache)
         except ValueError as exc:
             self.cache.clear()  # it may name a grid or household the savepoint rolled back
             self.places.clear()

@@ -1,0 +1,129 @@
+"""P2: signed status callbacks per second against the app under waitress, vs a no-op route.
+
+    .venv/bin/python bench/bench_callbacks.py [--seconds 10] [--clients 4] [--threads 8]
+
+The app runs in its own process under waitress (production WSGI server) with a tiny middleware
+answering /bench-noop before Flask: the same server, sockets and threads, no app work. Load comes
+from --clients processes, each with a keep-alive session, sending signed form posts
+(sent → delivered for real attempts, so every callback does its database work). Figures: callback
+rate / no-op rate (target >= 0.5) and callback p99 latency (target < 100 ms).
+"""
+import argparse
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from _common import ROOT, free_port, make_village, result_line, wait_for
+
+from outreach.db import connect
+from outreach.delivery import campaigns, outbox
+from outreach.notices import store
+
+TOKEN = "bench-token"
+SERVER = """
+import sys
+sys.path.insert(0, {root!r})
+from waitress import serve
+from wsgi import app as flask_app
+
+def app(environ, start_response):
+    if environ.get("PATH_INFO") == "/bench-noop":
+        environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        start_response("204 No Content", [])
+        return [b""]
+    return flask_app(environ, start_response)
+
+serve(app, host="127.0.0.1", port={port}, threads={threads})
+"""
+
+
+def client(url_base, path_fmt, attempt_ids, seconds, out_queue, noop):
+    import requests
+    from twilio.request_validator import RequestValidator
+
+    validator = RequestValidator(TOKEN)
+    session = requests.Session()
+    latencies = []
+    deadline = time.perf_counter() + seconds
+    i = 0
+    while time.perf_counter() < deadline:
+        attempt = attempt_ids[i % len(attempt_ids)]
+        status = ("sent", "delivered")[(i // len(attempt_ids)) % 2]
+        path = "/bench-noop" if noop else path_fmt.format(attempt)
+        params = {"MessageSid": f"SM{attempt:032d}", "MessageStatus": status, "AccountSid": "AC" + "c" * 32,
+                  "To": "+8613900000000", "From": "+15005550006"}
+        headers = {"X-Twilio-Signature": validator.compute_signature(url_base + path, params)}
+        t = time.perf_counter()
+        response = session.post(url_base + path, data=params, headers=headers)
+        latencies.append(time.perf_counter() - t)
+        if response.status_code >= 300:
+            out_queue.put(("error", response.status_code))
+            return
+        i += 1
+    out_queue.put(("ok", latencies))
+
+
+def run_load(url, attempt_ids, seconds, clients, noop):
+    queue = multiprocessing.Queue()
+    chunks = [attempt_ids[k::clients] for k in range(clients)]
+    procs = [multiprocessing.Process(target=client, args=(url, "/twilio/status/{}", chunk, seconds, queue, noop))
+             for chunk in chunks]
+    for p in procs:
+        p.start()
+    latencies = []
+    for _ in procs:
+        kind, value = queue.get(timeout=seconds + 60)
+        if kind == "error":
+            sys.exit(f"callback answered HTTP {value}")
+        latencies += value
+    for p in procs:
+        p.join()
+    latencies.sort()
+    return len(latencies) / seconds, latencies[int(len(latencies) * 0.99) - 1] * 1000
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--attempts", type=int, default=20000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench_callbacks_") as work:
+        db_path = os.path.join(work, "dalaba.sqlite")
+        village, residents = make_village(db_path, args.attempts)
+        db = connect(db_path)
+        notice = store.create(db, village, "基准通知", "基准")
+        campaign = campaigns.create(db, village_id=village, notice_id=notice, name="bench", channel="sms",
+                                    audience=campaigns.Audience(village_id=village), window="00:00-24:00")
+        campaigns.start(db, campaign, outbox.now_utc())
+        ids = [r["id"] for r in outbox.due(db, outbox.now_utc(), args.attempts)]
+        claimed = outbox.claim(db, ids, "bench", outbox.now_utc())
+        attempt_ids = [row["attempt_id"] for row in claimed]
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        env = dict(os.environ, DALABA_INSTANCE=work, DALABA_DATABASE=db_path, SECRET_KEY="bench",
+                   TWILIO_AUTH_TOKEN=TOKEN, PUBLIC_BASE_URL=url, DALABA_ENV="dev")
+        server = subprocess.Popen([sys.executable, "-c", SERVER.format(root=ROOT, port=port, threads=args.threads)],
+                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for(url + "/login")
+            run_load(url, attempt_ids[:50], 1.0, args.clients, noop=False)  # warm-up
+            noop_rate, noop_p99 = run_load(url, attempt_ids, args.seconds, args.clients, noop=True)
+            rate, p99 = run_load(url, attempt_ids[50:], args.seconds, args.clients, noop=False)
+            delivered = db.execute("SELECT COUNT(*) FROM attempts WHERE status = 'delivered'").fetchone()[0]
+        finally:
+            server.terminate()
+            server.wait(10)
+    print(f"no-op route: {noop_rate:.0f}/s, p99 {noop_p99:.1f} ms; signed status callbacks: {rate:.0f}/s, "
+          f"p99 {p99:.1f} ms ({delivered} attempts reached delivered)")
+    result_line("callbacks_vs_noop", rate / noop_rate, "x", ">=", 0.5)
+    result_line("callback_p99", p99, "ms", "<", 100)
+
+
+if __name__ == "__main__":
+    main()
