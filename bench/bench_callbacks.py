@@ -51,8 +51,8 @@ def client(url_base, path_fmt, attempt_ids, seconds, out_queue, noop):
     deadline = time.perf_counter() + seconds
     i = 0
     while time.perf_counter() < deadline:
-        attempt = attempt_ids[i % len(attempt_ids)]
-        status = ("sent", "delivered")[(i // len(attempt_ids)) % 2]
+        attempt = attempt_ids[(i // 2) % len(attempt_ids)]
+        status = ("sent", "delivered")[i % 2]  # each message's two callbacks, in order
         path = "/bench-noop" if noop else path_fmt.format(attempt)
         params = {"MessageSid": f"SM{attempt:032d}", "MessageStatus": status, "AccountSid": "AC" + "c" * 32,
                   "To": "+8613900000000", "From": "+15005550006"}

@@ -84,17 +84,26 @@ def _require_login():
     return None
 
 
+SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Content-Security-Policy",
+     "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; "
+     "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+    ("Permissions-Policy", "microphone=(self), camera=(), geolocation=()"),
+)
+
+
 def _headers(response):
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; "
-        "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
-    response.headers.setdefault("Permissions-Policy", "microphone=(self), camera=(), geolocation=()")
+    if request.blueprint == "twilio":
+        return response  # machine-to-machine XML and 204s: nothing a browser renders
+    present = {key.lower() for key in response.headers.keys()}
+    for key, value in SECURITY_HEADERS:
+        if key.lower() not in present:
+            response.headers.add(key, value)
     if request.is_secure:
-        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        response.headers.add("Strict-Transport-Security", "max-age=31536000")
     return response
 
 

@@ -52,9 +52,8 @@ def status(attempt_id):
     state = form.get("CallStatus") or form.get("MessageStatus") or form.get("SmsStatus") or ""
     duration = form.get("CallDuration", "")
     code = form.get("ErrorCode", "")
-    with write(get_db()) as db:  # one transaction: the dedupe mark and its effects commit together
-        if not _first_time(f"status:{attempt_id}:{sid}:{state}"):
-            return "", 204
+    # No dedupe row needed: statuses only move forward, so a repeated or late callback is a no-op.
+    with write(get_db()) as db:
         outcomes.on_status(db, attempt_id, state, sid, answered_by=form.get("AnsweredBy") or None,
                            duration_s=int(duration) if duration.isdigit() else None,
                            error_code=int(code) if code.isdigit() else None)
