@@ -58,11 +58,12 @@ def parse(text: str) -> datetime:
 
 def plan(db, campaign_id: int, village_id: int, targets: list[tuple[int, str, str]], at: datetime) -> int:
     """Insert (resident_id, channel, to) rows; duplicates are ignored (UNIQUE). Commits; returns rows added."""
+    when = iso(at)
     with write(db):
         before = db.conn.total_changes
         db.conn.executemany(
             "INSERT OR IGNORE INTO outbox (campaign_id, resident_id, village_id, channel, to_e164, next_attempt_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)", [(campaign_id, r, village_id, ch, to, iso(at)) for r, ch, to in targets])
+            "VALUES (?, ?, ?, ?, ?, ?)", [(campaign_id, r, village_id, ch, to, when) for r, ch, to in targets])
         return db.conn.total_changes - before
 
 
