@@ -9,6 +9,7 @@ from flask_login import current_user, login_user, logout_user
 
 from .. import audit
 from ..db import get_db, rows
+from ..params import page_arg
 from ..security import User, client_ip, public, roles_required, safe_next
 from . import users
 
@@ -92,8 +93,7 @@ def users_page():
 @roles_required(users.ADMIN)
 def audit_page():
     db = get_db()
-    page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() else 1
+    page = page_arg()
     filters = {k: request.args.get(k, "")[:50] for k in ("action", "username", "since", "until")}
     entries, total = audit.query(db, page=page, **filters)
     return render_template("admin/audit.html", entries=entries, total=total, page=page, filters=filters,

@@ -111,7 +111,7 @@ def call_step(ctx, step):
             outcomes.mark_heard(db, c.attempt_id)
         return voice.menu(c.call), 200, XML
     if step == "menu":
-        round_no = int(args.get("n", "1")) if args.get("n", "1").isdigit() else 1
+        round_no = int(args["n"]) if args.get("n", "").isdigit() and len(args["n"]) < 3 else 1
         if not digits:
             if round_no >= 2:
                 return voice.say_and_hang_up(voice.GOODBYE), 200, XML

@@ -11,6 +11,7 @@ from werkzeug.datastructures import MultiDict
 from .. import audit
 from ..accounts.users import ADMIN, GRID_WORKER, SECRETARY
 from ..db import get_db, rows, write
+from ..params import int_arg, page_arg
 from ..security import client_ip, current_scope, roles_required
 from . import phones, places, residents
 from .forms import parse_resident_form
@@ -18,11 +19,6 @@ from .search import ResidentQuery, search
 
 bp = Blueprint("registry", __name__)
 PEOPLE_ROLES = (ADMIN, SECRETARY, GRID_WORKER)
-
-
-def _int_arg(name: str, default=None):
-    value = request.args.get(name, "").strip()
-    return int(value) if value.isdigit() and len(value) < 10 else default
 
 
 def _village_or_404(village_id: int) -> dict:
@@ -65,14 +61,14 @@ def village(village_id):
 def residents_list():
     scope = current_scope()
     db = get_db()
-    village_id = _int_arg("village_id")
+    village_id = int_arg("village_id")
     if village_id and not scope.allows_village(village_id):
         abort(404)
     query = ResidentQuery(
         village_ids=scope.village_list(), grid_ids=scope.grid_list(), text=request.args.get("q", "")[:50],
-        village_id=village_id, grid_id=_int_arg("grid_id"), min_age=_int_arg("min_age"),
+        village_id=village_id, grid_id=int_arg("grid_id"), min_age=int_arg("min_age"),
         tags=[t for t in request.args.getlist("tag") if t][:5], language=request.args.get("language", "")[:30],
-        page=_int_arg("page", 1))
+        page=page_arg())
     found, total = search(db, query)
     visible = places.villages(db, scope.village_list())
     filter_village = village_id or (visible[0]["id"] if len(visible) == 1 else None)
