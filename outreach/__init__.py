@@ -85,4 +85,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     webhooks.init_app(app)
     from .delivery import views as campaign_views, phone_views
     campaign_views.init_app(app); phone_views.init_app(app)
+    from . import schedules_views
+    schedules_views.init_app(app)
     return app

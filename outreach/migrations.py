@@ -531,3 +531,18 @@ CREATE TABLE pledge_links (
 CREATE INDEX responses_village_at ON responses (village_id, at);
 CREATE INDEX outbox_village_status ON outbox (village_id, status)
 """)
+
+
+@migrations()
+def m0005_play_calls(db):
+    """Phone-dialled loudspeaker terminals (issue 5): the call behind a play, as its status callbacks report it.
+
+    The worker waits for these columns while a terminal call runs; the web process writes them from Twilio's
+    status callback (the two are separate processes, so the database is where they meet).
+    """
+    _run(db, """
+ALTER TABLE plays ADD COLUMN provider_sid TEXT;
+ALTER TABLE plays ADD COLUMN call_status TEXT;
+ALTER TABLE plays ADD COLUMN call_duration_s REAL
+""")
+

@@ -26,7 +26,7 @@ from ..notices import sms_text, store as notices, variants
 from ..registry.places import today_label
 from . import gateway as gw, interactions, notify, outbox, outcomes
 
-STALE_AFTER = timedelta(seconds=90)  # longer than any API call: older in-flight rows are orphans
+ORPHAN_MARGIN_S = 5.0  # beyond the API timeout: a request still in flight at the provider has landed by then
 
 
 class RatePacer:
@@ -49,7 +49,7 @@ class RatePacer:
 
 class Dispatcher:
     def __init__(self, db_path: str, gateway: gw.Gateway, *, workers: int = 16, worker_id: str | None = None,
-                 lookahead_s: float = 1.0, retry_after_429_s: float = 5.0):
+                 lookahead_s: float = 1.0, retry_after_429_s: float = 5.0, orphan_after_s: float | None = None):
         self.db_path = db_path
         self.db = connect(db_path)
         self.gateway = gateway
@@ -58,6 +58,11 @@ class Dispatcher:
         self.pacer = RatePacer()
         self.lookahead_s = lookahead_s
         self.retry_after_429_s = retry_after_429_s
+        # In-flight rows older than this, not sent by this process, belong to a dead worker. It must
+        # exceed the API timeout: a request the dead worker sent may still be landing at the provider.
+        if orphan_after_s is None:
+            orphan_after_s = float(os.environ.get("DALABA_ORPHAN_AFTER_S", gateway.config.timeout_s + ORPHAN_MARGIN_S))
+        self.orphan_after = timedelta(seconds=orphan_after_s)
         self._local = threading.local()
         self._in_flight: set[int] = set()
         self._lock = threading.Lock()
@@ -175,21 +180,30 @@ class Dispatcher:
             outbox.mark_unknown(db, row["id"], err.message)
 
     # -- crash recovery ----------------------------------------------------------------------
-    def reconcile(self, now: datetime, *, stale_after: timedelta = STALE_AFTER) -> int:
-        """Settle in-flight rows nobody is sending any more: found at the provider → wired, else resend."""
+    def reconcile(self, now: datetime, *, stale_after: timedelta | None = None) -> int:
+        """Settle in-flight rows nobody is sending any more: found at the provider → wired, else resend.
+
+        ``stale_after`` defaults to the orphan age; tests that simulate a finished crash pass 0.
+        """
+        stale_after = self.orphan_after if stale_after is None else stale_after
         fixed = 0
-        notify.reconcile(self.db, self.gateway, now - (stale_after or timedelta(0)))
-        for row in outbox.stale_in_flight(self.db, now - stale_after if stale_after else now):
-            with self._lock:
-                if row["id"] in self._in_flight:
-                    continue
-            sid = row["attempt_sid"]
-            if not sid:
-                try:
-                    sid = self.gateway.find_sent(row["channel"], row["to_e164"], outbox.parse(row["claimed_at"]),
-                                                 body=row.get("body"))
-                except gw.SendError:
-                    continue  # provider unreachable: try again next pass, never resend blind
+        notify.reconcile(self.db, self.gateway, now - stale_after)
+        with self._lock:
+            orphans = [r for r in outbox.stale_in_flight(self.db, now - stale_after) if r["id"] not in self._in_flight]
+
+        def look_up(row):
+            if row["attempt_sid"]:
+                return row, row["attempt_sid"]  # a status callback with our id already named it
+            try:
+                return row, self.gateway.find_sent(row["channel"], row["to_e164"], outbox.parse(row["claimed_at"]),
+                                                   body=row.get("body"))
+            except gw.SendError:
+                return row, gw.UNKNOWN  # provider unreachable: try again next pass, never resend blind
+
+        # Look-ups are network round trips: run them side by side, write the answers from here.
+        for row, sid in self.pool.map(look_up, orphans):
+            if sid == gw.UNKNOWN:
+                continue
             if sid:
                 outbox.mark_wired(self.db, row["id"], row["attempt_id"], sid, now)
             else:

@@ -71,8 +71,29 @@ def _continue_dialog(db, dialog: dict, body: str) -> str | None:
     return None
 
 
+def _portable_confirmation(db, sender: str, body: str) -> str | None:
+    """A portable loudspeaker operator's "PLAYED 17" (issue 5): confirm the plays, or None if it is not one."""
+    from schedules.outputs.portable import parse_played_sms
+    from schedules.plays import confirm
+    from schedules.runner import now_utc
+
+    ids = parse_played_sms(body)
+    if ids is None:
+        return None
+    done, unknown = confirm(db, ids, by=f"sms:{sender}", at=now_utc())
+    parts = []
+    if done:
+        parts.append("已确认播放 " + "、".join(map(str, done)))
+    if unknown:
+        parts.append("未找到待确认的播放 " + "、".join(map(str, unknown)))
+    return "；".join(parts)
+
+
 def handle_inbound(db, sender: str, body: str, sid: str) -> str | None:
     """Record an inbound text and return the confirmation to send back (None: say nothing)."""
+    played = _portable_confirmation(db, sender, body)
+    if played is not None:
+        return played
     resident = talk.resident_by_phone(db, sender)
     kind = talk.classify_sms(body)
     if kind == talk.OPT_OUT:

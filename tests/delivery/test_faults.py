@@ -1,4 +1,6 @@
 """No double sends, no lost sends: crashes, 429 storms, forged and repeated webhooks."""
+from datetime import timedelta
+
 import pytest
 from twilio.request_validator import RequestValidator
 
@@ -49,7 +51,7 @@ def test_429_and_500_storms_still_send_everyone_once(network, notice, ids, db):
         network.dispatcher.tick()
         network.dispatcher.drain(10)
         # A 500 leaves the row "unknown"; reconciliation asks the provider before any resend.
-        network.dispatcher.reconcile(ob.now_utc(), stale_after=None)
+        network.dispatcher.reconcile(ob.now_utc(), stale_after=timedelta(0))
         status = db.execute("SELECT status FROM campaigns WHERE id = ?", [campaign_id]).fetchone()[0]
         deadline_rounds += 1
         if status == "done" or deadline_rounds > 400:
@@ -67,7 +69,7 @@ def test_crash_after_claim_before_send_is_sent_once(network, notice, ids, db, ap
     assert len(claimed) == 2  # the intent is committed; then the worker "dies"
     fresh = Dispatcher(app.config["DATABASE"], Gateway(network.config))
     try:
-        assert fresh.reconcile(ob.now_utc(), stale_after=None) == 2  # nothing found at the provider
+        assert fresh.reconcile(ob.now_utc(), stale_after=timedelta(0)) == 2  # nothing found at the provider
         for _ in range(100):
             fresh.tick()
             fresh.drain(5)
@@ -90,7 +92,7 @@ def test_crash_after_send_before_record_is_not_resent(network, notice, ids, db, 
         gateway.send_sms(row["to_e164"], body, gateway.url(f"/twilio/status/{row['attempt_id']}"))
     fresh = Dispatcher(app.config["DATABASE"], Gateway(network.config))
     try:
-        fresh.reconcile(ob.now_utc(), stale_after=None)
+        fresh.reconcile(ob.now_utc(), stale_after=timedelta(0))
         states = {r[0] for r in db.execute("SELECT status FROM outbox WHERE campaign_id = ?", [campaign_id])}
         assert states <= {"wired", "done"}
         network.sim.sim.configure(step_ms=5)
