@@ -56,6 +56,11 @@ def seed_demo_command(households):
     db = _db()
     migrations.apply(db)
     if demo.seed(db, households=households):
+        from .demo_content import seed_content
+
+        village = db.execute("SELECT id FROM villages WHERE name = '杨家坪村'").fetchone()[0]
+        for line in seed_content(db, village, current_app.config["MEDIA_DIR"]):
+            click.echo(line)
         click.echo(f"demo data created; every demo user's password is {demo.DEMO_PASSWORD!r}")
     else:
         click.echo("villages exist already; nothing seeded")

@@ -172,7 +172,10 @@ def new():
     if request.method == "POST":
         return _save(village, kind, None)
     today = now_utc().astimezone(ZoneInfo(village["timezone"])).date()
-    return _form_page(village, forms.defaults(today, kind, request.args.get("template", "")), kind)
+    form = forms.defaults(today, kind, request.args.get("template", ""))
+    if request.args.get("notice_id", "").isdigit():  # "schedule this notice" from the notice page
+        form["notice_id"] = request.args["notice_id"]
+    return _form_page(village, form, kind)
 
 
 @bp.route("/schedule/<int:schedule_id>/edit", methods=["GET", "POST"])

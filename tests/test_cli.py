@@ -45,3 +45,7 @@ def test_seed_demo_builds_a_realistic_village(tmp_path, monkeypatch):
     assert db.execute("SELECT COUNT(DISTINCT language) FROM residents").fetchone()[0] == 2
     no_phone = db.execute("SELECT COUNT(*) FROM resident_tags WHERE tag = 'no_phone'").fetchone()[0]
     assert no_phone > 0
+    # A ready notice with audio and a week of loudspeaker plays (07:00, 12:00, 18:30 × 7 days).
+    assert db.execute("SELECT COUNT(*) FROM notices WHERE status = 'ready'").fetchone()[0] == 1
+    assert db.execute("SELECT COUNT(*) FROM audio_assets").fetchone()[0] == 1
+    assert db.execute("SELECT COUNT(*) FROM fires").fetchone()[0] in (19, 20, 21)  # today's past times excepted
