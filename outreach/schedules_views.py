@@ -22,6 +22,7 @@ from .notices import store as notices
 from .registry import phones, places
 from .registry.residents import KNOWN_TAGS
 from .security import current_scope, roles_required
+from .security import village_or_404
 
 bp = Blueprint("schedules", __name__)
 EDITORS = (ADMIN, SECRETARY)
@@ -42,11 +43,6 @@ def now_utc() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def village_or_404(village_id: int) -> dict:
-    village = places.village(get_db(), village_id)
-    if village is None or not current_scope().allows_village(village_id):
-        abort(404)
-    return village
 
 
 def schedule_or_404(schedule_id: int) -> dict:

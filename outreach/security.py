@@ -59,6 +59,33 @@ def current_scope() -> scopes.Scope:
     return g.scope
 
 
+def scoped_or_404(row: dict | None) -> dict:
+    """A row (with ``village_id``) the user may see; anything else is "not found"."""
+    if row is None or not current_scope().allows_village(row["village_id"]):
+        abort(404)
+    return row
+
+
+def village_or_404(village_id) -> dict:
+    from .registry import places
+
+    if not isinstance(village_id, int) or not current_scope().allows_village(village_id):
+        abort(404)
+    village = places.village(get_db(), village_id)
+    if village is None:
+        abort(404)
+    return village
+
+
+def resident_or_404(resident_id: int) -> dict:
+    from .registry import residents
+
+    resident = residents.get(get_db(), resident_id)
+    if resident is None or not current_scope().allows_resident(resident):
+        abort(404)
+    return resident
+
+
 def safe_next(target: str | None) -> str:
     """Only same-site relative paths are followed after login."""
     if not target:

@@ -17,11 +17,11 @@ import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from schedules.quiet_hours import AllowedWindow
 
-from ..db import connect, one, rows, write
+from ..db import connect, one, write
 from ..notices import sms_text, store as notices, variants
 from ..registry.places import today_label
 from . import gateway as gw, interactions, notify, outbox, outcomes

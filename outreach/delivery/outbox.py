@@ -18,7 +18,7 @@ failed_reason) with a partial index on due work.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from ..db import one, rows, write
 

@@ -16,9 +16,10 @@ from flask_babel import gettext as _
 
 from ..accounts.users import ADMIN, GRID_WORKER, SECRETARY
 from ..db import get_db
-from ..registry import phones, residents
+from ..registry import phones
 from ..registry.search import ResidentQuery, search
 from ..security import current_scope, roles_required
+from ..security import resident_or_404 as _resident_or_404
 
 bp = Blueprint("phone", __name__, url_prefix="/phone")
 PEOPLE = (ADMIN, SECRETARY, GRID_WORKER)
@@ -63,11 +64,6 @@ def _phone_path(e164: str, action: str = "") -> str:
     return f"/sim/phones/{quote(e164, safe='')}" + (f"/{action}" if action else "")
 
 
-def _resident_or_404(resident_id: int) -> dict:
-    resident = residents.get(get_db(), resident_id)
-    if resident is None or not current_scope().allows_resident(resident):
-        abort(404)
-    return resident
 
 
 def _number(resident: dict) -> str:

@@ -22,6 +22,7 @@ from ..registry.residents import KNOWN_TAGS
 from ..registry.tabular import TabularError
 from ..security import client_ip, current_scope, roles_required
 from . import campaigns, dnc, outbox
+from ..security import village_or_404 as _village_or_404, scoped_or_404
 
 bp = Blueprint("campaigns", __name__)
 EDITORS = (ADMIN, SECRETARY)
@@ -52,18 +53,8 @@ ACTIONS = {"pause": (campaigns.PAUSED, "campaign_paused"), "resume": (campaigns.
            "cancel": (campaigns.CANCELLED, "campaign_cancelled")}
 
 
-def _village_or_404(village_id: int) -> dict:
-    village = places.village(get_db(), village_id)
-    if village is None or not current_scope().allows_village(village_id):
-        abort(404)
-    return village
 
 
-def _campaign_or_404(campaign_id: int) -> dict:
-    camp = campaigns.get(get_db(), campaign_id)
-    if camp is None or not current_scope().allows_village(camp["village_id"]):
-        abort(404)
-    return camp
 
 
 # ---- the form --------------------------------------------------------------------------------
@@ -281,7 +272,7 @@ def snapshot(db, campaign_id: int, masks_phones: bool) -> dict:
 @bp.route("/campaigns/<int:campaign_id>")
 @roles_required(*EDITORS)
 def show(campaign_id):
-    camp = _campaign_or_404(campaign_id)
+    camp = scoped_or_404(campaigns.get(get_db(), campaign_id))
     db = get_db()
     return render_template("campaigns/show.html", c=camp, snap=snapshot(db, campaign_id, current_scope().masks_phones),
                            audience=campaigns.Audience.from_json(camp["audience"]), channels=CHANNEL_LABELS,
@@ -292,7 +283,7 @@ def show(campaign_id):
 @bp.route("/campaigns/<int:campaign_id>/progress.json")
 @roles_required(*EDITORS)
 def progress_json(campaign_id):
-    _campaign_or_404(campaign_id)
+    scoped_or_404(campaigns.get(get_db(), campaign_id))
     response = jsonify(snapshot(get_db(), campaign_id, current_scope().masks_phones))
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -301,7 +292,7 @@ def progress_json(campaign_id):
 @bp.route("/campaigns/<int:campaign_id>/<any(pause, resume, cancel):action>", methods=["POST"])
 @roles_required(*EDITORS)
 def change(campaign_id, action):
-    camp = _campaign_or_404(campaign_id)
+    camp = scoped_or_404(campaigns.get(get_db(), campaign_id))
     new_status, event = ACTIONS[action]
     db = get_db()
     try:

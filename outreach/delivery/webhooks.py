@@ -12,7 +12,7 @@ from flask import Blueprint, abort, current_app, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from ..db import get_db, one, write
+from ..db import get_db, write
 from ..security import csrf, public
 from . import alerts, interactions as talk, outcomes, voice
 from .calls import call_context, replay_context

@@ -24,6 +24,7 @@ from ..security import client_ip, current_scope, roles_required
 from . import exporter, importer, places
 from .import_columns import FIELDS, RowError, check_mapping, guess_mapping, mapping_warnings, parse_row
 from .tabular import TabularError
+from ..security import village_or_404 as _village_or_404
 
 bp = Blueprint("imports", __name__)
 PENDING = "pending_imports"  # session key: upload token -> {village_id, filename}
@@ -54,13 +55,6 @@ def _sweep_stale_uploads() -> None:
             _remove(path)
 
 
-def _village_or_404(village_id) -> dict:
-    if not isinstance(village_id, int) or not current_scope().allows_village(village_id):
-        abort(404)
-    village = places.village(get_db(), village_id)
-    if village is None:
-        abort(404)
-    return village
 
 
 def _job_or_404(import_id: int) -> dict:

@@ -16,25 +16,14 @@ from ..security import client_ip, current_scope, roles_required
 from . import phones, places, residents
 from .forms import parse_resident_form
 from .search import ResidentQuery, search
+from ..security import resident_or_404 as _resident_or_404, village_or_404 as _village_or_404
 
 bp = Blueprint("registry", __name__)
 PEOPLE_ROLES = (ADMIN, SECRETARY, GRID_WORKER)
 
 
-def _village_or_404(village_id: int) -> dict:
-    if not current_scope().allows_village(village_id):
-        abort(404)
-    village = places.village(get_db(), village_id)
-    if village is None:
-        abort(404)
-    return village
 
 
-def _resident_or_404(resident_id: int) -> dict:
-    resident = residents.get(get_db(), resident_id)
-    if resident is None or not current_scope().allows_resident(resident):
-        abort(404)
-    return resident
 
 
 @bp.route("/villages")
