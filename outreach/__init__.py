@@ -87,4 +87,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     campaign_views.init_app(app); phone_views.init_app(app)
     from . import schedules_views
     schedules_views.init_app(app)
+    from .reach import views as reach_views
+    reach_views.init_app(app)
     return app
