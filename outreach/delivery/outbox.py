@@ -93,9 +93,12 @@ def mark_wired(db, outbox_id: int, attempt_id: int, sid: str, now: datetime) -> 
     with write(db):
         db.execute("UPDATE attempts SET provider_sid = COALESCE(provider_sid, ?), updated_at = ? WHERE id = ?",
                    [sid, iso(now), attempt_id])
-        db.execute("""UPDATE outbox SET status = 'wired', provider_sid = ?, updated_at = ?,
-                      attempts = (SELECT number FROM attempts WHERE id = ?)
-                      WHERE id = ? AND status IN ('sending', 'unknown')""", [sid, iso(now), attempt_id, outbox_id])
+        # Only the attempt in flight may wire the row: a late callback of an earlier attempt must
+        # not mark a row "wired" whose next attempt was claimed but never sent.
+        db.execute("""UPDATE outbox SET status = 'wired', provider_sid = ?, updated_at = ?, attempts = attempts + 1
+                      WHERE id = ? AND status IN ('sending', 'unknown')
+                      AND attempts + 1 = (SELECT number FROM attempts WHERE id = ?)""",
+                   [sid, iso(now), outbox_id, attempt_id])
 
 
 def mark_retry(db, outbox_id: int, at: datetime, reason: str, *, count_attempt: bool) -> None:

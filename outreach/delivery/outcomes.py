@@ -41,8 +41,8 @@ def sms_fallback(db, camp: dict, resident_id: int, now: datetime) -> bool:
 def settle(db, attempt_id: int, now: datetime) -> None:
     """Apply the campaign's policy once an attempt has reached a final provider status."""
     a = outbox.attempt(db, attempt_id)
-    if a is None or a["outbox_status"] in outbox.FINAL:
-        return
+    if a is None or a["outbox_status"] in outbox.FINAL or a["number"] < a["outbox_attempts"]:
+        return  # finished already, or news about an attempt that a later one has replaced
     if a["outbox_status"] in outbox.IN_FLIGHT and a["provider_sid"]:
         outbox.mark_wired(db, a["outbox_id"], attempt_id, a["provider_sid"], now)  # callback beat the response
     camp = campaign(db, a["campaign_id"])

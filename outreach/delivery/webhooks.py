@@ -101,7 +101,9 @@ def call_step(ctx, step):
         talk.record_response(db, village_id=c.village_id, kind=kind, channel="voice" if c.attempt_id else "replay",
                              dedupe_key=f"call:{call_sid}:{step}:{args.get('n', '')}:{kind}",
                              resident_id=c.resident_id, campaign_id=c.campaign_id, notice_id=c.notice_id,
-                             attempt_id=c.attempt_id, raw=raw, from_e164=form.get("From"))
+                             attempt_id=c.attempt_id, raw=raw,
+                             # the resident's number: "To" on calls we placed, "From" on the replay line
+                             from_e164=form.get("To") if c.attempt_id else form.get("From"))
 
     if step == "answer":
         machine = (form.get("AnsweredBy") or "") in outcomes.MACHINE

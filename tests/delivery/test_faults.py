@@ -159,3 +159,21 @@ def test_replay_line_plays_the_latest_notice(network, notice, ids, db):
     assert plays and plays[0]["fetched"] and plays[0]["complete"]
     kinds = [tuple(r) for r in db.execute("SELECT kind, channel FROM responses WHERE resident_id = ?", [ids["res_a1"]])]
     assert kinds == [("ack", "replay")]
+
+
+def test_a_late_callback_of_an_earlier_attempt_does_not_touch_the_next(network, notice, ids, db, client):
+    """Attempt 1 ended busy and attempt 2 is claimed: a repeated "busy" for attempt 1 must not mark
+    the row wired (attempt 2 was never sent, and a crash now must still lead to its reconciliation)."""
+    campaign_id = network.campaign(notice, ids["yang"], "voice", max_attempts=3,
+                                   audience=campaigns.Audience(village_id=ids["yang"], resident_ids=[ids["res_a1"]]))
+    first = ob.claim(db, [r["id"] for r in ob.due(db, ob.now_utc(), 10)], "test", ob.now_utc())[0]
+    ob.mark_wired(db, first["id"], first["attempt_id"], "CAfirst", ob.now_utc())
+    busy = {"CallSid": "CAfirst", "CallStatus": "busy", "To": first["to_e164"]}
+    assert _signed_post(client, network, f"/twilio/status/{first['attempt_id']}", busy).status_code == 204
+    row = db.execute("SELECT status, attempts FROM outbox WHERE id = ?", [first["id"]]).fetchone()
+    assert tuple(row) == ("retry", 1)
+    second = ob.claim(db, [first["id"]], "test", ob.now_utc())[0]
+    assert second["attempt_id"] != first["attempt_id"]
+    assert _signed_post(client, network, f"/twilio/status/{first['attempt_id']}", busy).status_code == 204
+    row = db.execute("SELECT status, attempts, provider_sid FROM outbox WHERE id = ?", [first["id"]]).fetchone()
+    assert tuple(row) == ("sending", 1, "CAfirst")
