@@ -360,3 +360,13 @@ def test_progress_is_reported_per_batch_and_a_crash_marks_the_import_failed(db, 
         importer.run_import(db, import_id, table)
     job = importer.get_import(db, import_id)
     assert job["status"] == importer.FAILED and "disk on fire" in job["error_message"]
+
+
+def test_reimport_of_a_row_without_phone_or_house_number_does_not_duplicate(tmp_path, db, ids):
+    from outreach.registry import importer
+
+    path = tmp_path / "loose.csv"
+    path.write_text("姓名,网格,出生年份\n赵大爷,二网格,1940\n", encoding="utf-8")
+    for _ in range(2):
+        importer.import_file(db, str(path), ids["yang"])
+    assert db.execute("SELECT COUNT(*) FROM residents WHERE name = '赵大爷'").fetchone()[0] == 1

@@ -154,10 +154,16 @@ class _State:
                 self.db, "SELECT h.house_number, r.name FROM residents r JOIN households h ON h.id = r.household_id "
                 f"WHERE h.village_id = ? AND h.house_number IN ({','.join('?' * len(chunk))})",
                 [self.village_id, *chunk]))
+        # Rows with neither phone nor house number match by name within the grid (residents.find_existing).
+        loose = {r["name"] for r in rows(self.db, """SELECT name FROM residents r WHERE village_id = ?
+                 AND household_id IS NULL AND NOT EXISTS (SELECT 1 FROM resident_phones p WHERE p.resident_id = r.id)""",
+                                          [self.village_id])} if any(
+            not p.data.phones and not p.data.house_number for _n, _c, p in parsed) else set()
         new, maybe_known = [], []
         for item in parsed:
             data = item[2].data
-            known = any(e in owned for e in data.phones) or (data.house_number, data.name) in registered
+            known = any(e in owned for e in data.phones) or (data.house_number, data.name) in registered \
+                or (not data.phones and not data.house_number and data.name in loose)
             (maybe_known if known else new).append(item)
         if new and not self._insert_new(new):
             maybe_known = sorted(new + maybe_known, key=lambda item: item[0])

@@ -14,6 +14,7 @@ from pypinyin import lazy_pinyin, Style
 
 from ..db import one, rows, scalar, write
 from . import phones as phone_numbers
+from .places import ensure_grid
 
 # Tags every village uses; free tags are stored beside them as typed.
 LIVES_ALONE = "lives_alone"          # 独居
@@ -86,8 +87,6 @@ def _household_id(db, village_id: int, grid_id: int | None, house_number: str, a
 
 
 def _grid_id(db, village_id: int, grid_name: str, cache: dict | None) -> int | None:
-    from .places import ensure_grid
-
     if not grid_name:
         return None
     key = ("grid", village_id, grid_name)
@@ -109,7 +108,19 @@ def find_existing(db, village_id: int, data: ResidentInput, household_id: int | 
     if household_id is not None:
         return scalar(db, "SELECT id FROM residents WHERE village_id = ? AND household_id = ? AND name = ?",
                       [village_id, household_id, data.name])
+    if not data.phones:
+        # Neither phone nor house number: the same name in the same grid, also without either,
+        # is the same person — otherwise every re-import of such a row would add them again.
+        return scalar(db, """SELECT r.id FROM residents r WHERE r.village_id = ? AND r.name = ? AND r.household_id IS NULL
+                             AND r.grid_id IS ? AND NOT EXISTS (SELECT 1 FROM resident_phones p WHERE p.resident_id = r.id)
+                             ORDER BY r.id LIMIT 1""",
+                      [village_id, data.name, grid_id_of(db, village_id, data.grid_name)])
     return None
+
+
+def grid_id_of(db, village_id: int, grid_name: str) -> int | None:
+    name = (grid_name or "").strip()
+    return scalar(db, "SELECT id FROM grids WHERE village_id = ? AND name = ?", [village_id, name]) if name else None
 
 
 def upsert(db, village_id: int, data: ResidentInput, *, cache: dict | None = None,
