@@ -168,21 +168,3 @@ def attempt(db, attempt_id: int) -> dict | None:
     return one(db, """SELECT a.*, o.campaign_id, o.resident_id, o.village_id, o.to_e164, o.status AS outbox_status,
                              o.attempts AS outbox_attempts, o.channel AS outbox_channel
                       FROM attempts a JOIN outbox o ON o.id = a.outbox_id WHERE a.id = ?""", [attempt_id])
-
-
-def advance_attempt(db, attempt_id: int, status: str, *, answered_by: str | None = None,
-                    duration_s: int | None = None, error_code: int | None = None) -> bool:
-    """Move an attempt's provider status forward; returns False when the status is stale or repeated."""
-    with write(db):  # read and write under one lock: concurrent callbacks for one call race here
-        current = one(db, "SELECT channel, status FROM attempts WHERE id = ?", [attempt_id])
-        if current is None:
-            return False
-        rank = CALL_RANK if current["channel"] == "voice" else SMS_RANK
-        new = rank.get(status)
-        # Finals share one rank, so one final status never overwrites another.
-        if new is None or new <= rank.get(current["status"], 0):
-            return False
-        db.execute("""UPDATE attempts SET status = ?, answered_by = COALESCE(?, answered_by),
-                      duration_s = COALESCE(?, duration_s), error_code = COALESCE(?, error_code), updated_at = ?
-                      WHERE id = ?""", [status, answered_by, duration_s, error_code, iso(now_utc()), attempt_id])
-    return True

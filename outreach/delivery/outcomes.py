@@ -15,8 +15,13 @@ DEFAULT_WAITS = {"busy": 600, "no-answer": 1800, "failed": 3600, "canceled": 180
 MACHINE = ("machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax")
 
 
+POLICY_FIELDS = ("id", "village_id", "notice_id", "kind", "channel", "max_attempts", "retry_waits", "retry_until_ack",
+                 "machine_behaviour", "machine_detection")
+
+
 def campaign(db, campaign_id: int) -> dict:
-    row = one(db, "SELECT * FROM campaigns WHERE id = ?", [campaign_id])
+    """A campaign's sending policy (what every final status needs to decide the next step)."""
+    row = one(db, f"SELECT {', '.join(POLICY_FIELDS)} FROM campaigns WHERE id = ?", [campaign_id])
     row["waits"] = {**DEFAULT_WAITS, **json.loads(row["retry_waits"] or "{}")}
     return row
 
@@ -38,9 +43,9 @@ def sms_fallback(db, camp: dict, resident_id: int, now: datetime) -> bool:
     return outbox.plan(db, camp["id"], camp["village_id"], [(resident_id, "sms", mobile)], now) > 0
 
 
-def settle(db, attempt_id: int, now: datetime) -> None:
+def settle(db, attempt_id: int, now: datetime, a: dict | None = None) -> None:
     """Apply the campaign's policy once an attempt has reached a final provider status."""
-    a = outbox.attempt(db, attempt_id)
+    a = a or outbox.attempt(db, attempt_id)
     if a is None or a["outbox_status"] in outbox.FINAL or a["number"] < a["outbox_attempts"]:
         return  # finished already, or news about an attempt that a later one has replaced
     if a["outbox_status"] in outbox.IN_FLIGHT and a["provider_sid"]:
@@ -95,18 +100,27 @@ def on_status(db, attempt_id: int, status: str, sid: str | None, *, answered_by:
               duration_s: int | None = None, error_code: int | None = None, now: datetime | None = None) -> bool:
     """A provider status for one attempt (webhook or lookup). Returns False for stale/duplicate news."""
     now = now or outbox.now_utc()
-    a = outbox.attempt(db, attempt_id)
-    if a is None:
-        return False
-    if sid and not a["provider_sid"]:
-        with write(db):
-            db.execute("UPDATE attempts SET provider_sid = ? WHERE id = ? AND provider_sid IS NULL", [sid, attempt_id])
-    moved = outbox.advance_attempt(db, attempt_id, status, answered_by=answered_by, duration_s=duration_s,
-                                   error_code=error_code)
-    if sid and a["outbox_status"] in outbox.IN_FLIGHT:
-        outbox.mark_wired(db, a["outbox_id"], attempt_id, sid, now)
-    if moved and outbox.CALL_RANK.get(status, outbox.SMS_RANK.get(status, 0)) >= outbox.FINAL_RANK:
-        settle(db, attempt_id, now)
+    with write(db):  # read and write under one lock: callbacks for one call arrive concurrently
+        a = outbox.attempt(db, attempt_id)
+        if a is None:
+            return False
+        rank = outbox.CALL_RANK if a["channel"] == "voice" else outbox.SMS_RANK
+        new = rank.get(status)
+        # Statuses only move forward; finals share one rank, so one final never replaces another.
+        moved = new is not None and new > rank.get(a["status"], 0)
+        if moved or (sid and not a["provider_sid"]):
+            db.execute("""UPDATE attempts SET status = CASE WHEN ? THEN ? ELSE status END,
+                          provider_sid = COALESCE(provider_sid, ?), answered_by = COALESCE(?, answered_by),
+                          duration_s = COALESCE(?, duration_s), error_code = COALESCE(?, error_code), updated_at = ?
+                          WHERE id = ?""", [int(moved), status, sid, answered_by, duration_s, error_code,
+                                            outbox.iso(now), attempt_id])
+        if sid and a["outbox_status"] in outbox.IN_FLIGHT and a["number"] == a["outbox_attempts"] + 1:
+            outbox.mark_wired(db, a["outbox_id"], attempt_id, sid, now)
+            a = dict(a, outbox_status=outbox.WIRED, outbox_attempts=a["number"])
+        if moved and new >= outbox.FINAL_RANK:
+            a = dict(a, status=status, provider_sid=a["provider_sid"] or sid,
+                     answered_by=answered_by or a["answered_by"], error_code=error_code or a["error_code"])
+            settle(db, attempt_id, now, a)
     return moved
 
 
