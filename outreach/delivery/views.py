@@ -137,7 +137,7 @@ def preview(db, settings: dict) -> dict:
     sample_ids = [t[0] for t in selection.targets[:SAMPLE_SIZE]]
     names = dict(db.execute(f"SELECT id, name FROM residents WHERE id IN ({','.join('?' * len(sample_ids))})",
                             sample_ids).fetchall()) if sample_ids else {}
-    sample = [{"name": names.get(rid, ""), "channel": CHANNEL_LABELS[ch], "phone": phones.mask(number)}
+    sample = [{"name": names.get(rid, ""), "channel": CHANNEL_LABELS[ch], "phone": phones.display(number)}
               for rid, ch, number in selection.targets[:SAMPLE_SIZE]]
     skipped = [(SKIP_LABELS.get(reason, reason), count) for reason, count in sorted(selection.skipped.items())]
     return {"total": selection.total, "count": len(selection.targets), "sample": sample, "skipped": skipped,

@@ -83,18 +83,24 @@
     function update() {
       var body = new FormData();
       body.append("text", area.value);
-      body.append("append_reply_hint", area.dataset.replyHint);
+      var hintBox = document.querySelector("input[name=append_reply_hint]");
+      body.append("append_reply_hint", hintBox ? (hintBox.checked ? "1" : "0") : area.dataset.replyHint);
       body.append("csrf_token", csrfToken());
       fetch(area.dataset.countUrl, {method: "POST", body: body, credentials: "same-origin"})
         .then(function (r) { return r.json(); })
         .then(function (c) {
           if (c.error) { out.textContent = c.error; out.className = "sms-counter flash error"; return; }
-          out.textContent = c.encoding + " · " + c.chars + " · " + c.segments + " × SMS (" + c.per_segment + ") · " + c.remaining;
+          var labels = out.dataset;
+          out.textContent = c.encoding + " · " + labels.chars.replace("{n}", c.chars) + " · " +
+            labels.segmentsLabel.replace("{n}", c.segments).replace("{p}", c.per_segment) + " · " +
+            labels.remaining.replace("{n}", c.remaining);
           out.className = "sms-counter " + (c.multi ? "flash warning" : "muted");
           out.dataset.segments = c.segments;
         });
     }
     area.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(update, 150); });
+    var hint = document.querySelector("input[name=append_reply_hint]");
+    if (hint) { hint.addEventListener("change", update); }
     update();
   });
 

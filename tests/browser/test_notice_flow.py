@@ -140,10 +140,11 @@ def test_secretary_uploads_audio_and_writes_sms(page, live_server, log_in, app, 
     sms = page.locator("form.sms-form").filter(has=page.locator("input[name=language][value=mandarin]"))
     box, counter = sms.locator("textarea[name=sms_text]"), sms.locator(".sms-counter")
     box.fill(SHORT_SMS)
-    expect(counter).to_have_text(re.compile(rf"^UCS-2 · {short.chars} · 1 × SMS \(70\)"))
+    expect(counter).to_have_text(re.compile(rf"^UCS-2 · {short.chars} characters · 1 SMS \(70 characters each\)"))
     expect(counter).not_to_have_class(re.compile(r"\bwarning\b"))
     box.fill(LONG_SMS)
-    expect(counter).to_have_text(re.compile(rf"^UCS-2 · {long_.chars} · {long_.segments} × SMS \(67\)"))
+    expect(counter).to_have_text(
+        re.compile(rf"^UCS-2 · {long_.chars} characters · {long_.segments} SMS \(67 characters each\)"))
     expect(counter).to_have_attribute("data-segments", str(long_.segments))
     expect(counter).to_have_class(re.compile(r"\bwarning\b"))
     sms.get_by_role("button", name="Save SMS text").click()
