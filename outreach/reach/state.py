@@ -111,14 +111,14 @@ people AS MATERIALIZED (
       WHEN e.rk = 8 THEN 'heard_full'
       WHEN e.rk = 7 OR e.replied THEN 'delivered'
       WHEN e.last_visit IN ('moved', 'refused') OR e.opted
-           OR NOT COALESCE(e.open, 0) AND (b.no_phone OR e.rk IN (2, 3)) THEN 'unreachable'
+           OR NOT COALESCE(e.open, 0) AND ((b.no_phone AND e.last_visit IS NULL) OR e.rk IN (2, 3)) THEN 'unreachable'
       WHEN e.rk >= 1 OR e.last_visit IS NOT NULL THEN 'attempted'
       ELSE 'not_contacted' END AS state,
     CASE
       WHEN e.ack OR e.rk >= 7 OR e.replied OR (hh.household_id IS NOT NULL AND (hh.elsewhere OR b.no_phone)) THEN ''
       WHEN e.last_visit IN ('moved', 'refused') THEN e.last_visit
       WHEN e.opted OR (e.rk = 3 AND NOT e.open) THEN 'opted_out'
-      WHEN b.no_phone AND NOT COALESCE(e.open, 0) THEN 'no_phone'
+      WHEN b.no_phone AND NOT COALESCE(e.open, 0) AND e.last_visit IS NULL THEN 'no_phone'
       WHEN e.rk = 2 AND NOT e.open THEN 'all_failed'
       ELSE '' END AS reason,
     CASE WHEN e.ack THEN 'self'
@@ -179,7 +179,7 @@ def state_of(db, notice: dict, resident_id: int) -> dict:
 
 
 COUNT_COLUMNS = """COUNT(*) AS targeted,
-  SUM(state != 'not_contacted') AS contacted,
+  SUM(state != 'not_contacted' AND reason != 'no_phone') AS contacted,  -- no phone and never visited: not contacted
   SUM(state IN ('delivered', 'heard_full', 'acknowledged')) AS delivered,
   SUM(state IN ('heard_full', 'acknowledged')) AS heard,
   SUM(state = 'acknowledged') AS acknowledged,

@@ -34,6 +34,7 @@ CASES = [
     ("tagged no working phone", [], ("unreachable", "no_phone", ""), {"tags": ["no_phone"]}),
     ("no phone, visited and informed", [("visit", "informed")], ("acknowledged", "", "self"), {"phones": []}),
     ("visit: not home", [("visit", "not_home")], ("attempted", "", ""), {}),
+    ("no phone, visit: not home (revisit due)", [("visit", "not_home")], ("attempted", "", ""), {"phones": []}),
     ("visit: moved away", [("send", "voice", "failed", "no-answer"), ("visit", "moved")],
      ("unreachable", "moved", ""), {}),
     ("visit: refused", [("visit", "refused")], ("unreachable", "refused", ""), {}),
@@ -142,3 +143,12 @@ def test_memoised_counts_follow_every_change(hist):
         assert state.counts(hist.db, hist.notice)[0]["r_moved"] == 1
     finally:
         cache.enabled = True
+
+
+def test_people_without_a_phone_are_not_counted_as_contacted_until_visited(hist):
+    hidden = hist.resident("丁", grid="二网格", phones=[])
+    before = state.counts(hist.db, hist.notice)[0]
+    assert before["unreachable"] >= 1 and before["contacted"] == 0  # nobody has been called, texted or visited
+    hist.visit(hidden, "not_home")
+    after = state.counts(hist.db, hist.notice)[0]
+    assert after["contacted"] == 1
