@@ -44,7 +44,7 @@ def compile_catalogs(force: bool = False) -> list[str]:
     done = []
     for root, _dirs, files in os.walk(TRANSLATIONS):
         for name in files:
-            if not name.endswith(".po"):
+            if name != "messages.po":  # not pybabel's temporary files from a concurrent update
                 continue
             po_path = os.path.join(root, name)
             mo_path = po_path[:-3] + ".mo"
