@@ -22,7 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
-from outreach.db import connect, one, rows, write
+from outreach.db import connect, one, rows, scalar, write
 
 from . import planner, plays, store
 from .outputs import make_output
@@ -32,6 +32,7 @@ log = logging.getLogger("dalaba.scheduler")
 UTC = timezone.utc
 POLL_S = 5.0  # edits made in the web process are seen within this
 LED_TIMEOUT_S = 5.0
+PLAN_SLACK = timedelta(hours=1)  # how far the planned week may lag behind before it is topped up
 
 
 def now_utc() -> datetime:
@@ -62,22 +63,28 @@ class Runner:
     # -- one pass ------------------------------------------------------------------------------------
     def run_once(self, now: datetime | None = None, *, wait: bool = False) -> dict:
         now = now or self.clock()
-        planned = planner.plan(self.db, now, horizon=self.horizon)
+        t0 = time.monotonic()  # the play clock runs from the pass's own start, not from the claim
+        # A week is planned ahead: only schedules edited since (watermark reset) or whose watermark fell
+        # more than PLAN_SLACK behind need a pass of their own — not one write transaction each, every pass.
+        stale = [r["id"] for r in rows(self.db, """SELECT id FROM schedules WHERE status IN ('active', 'paused')
+                                                   AND (planned_until IS NULL OR planned_until < ?)""",
+                                       [store.iso(now + self.horizon - min(PLAN_SLACK, self.horizon / 4))])]
+        planned = planner.plan(self.db, now, horizon=self.horizon, schedule_ids=stale) if stale else 0
         fired = planner.settle(self.db, now)
         for f in fired:
             if f.kind == store.BROADCAST:
                 self._push_led(f.fire_id)
-        started = self.dispatch_plays(now)
+        started = self.dispatch_plays(now, t0)
         if wait:
             self.drain()
-        return {"planned": planned, "fired": fired, "plays": started}
+        return {"planned": planned, "fired": fired, "plays": started, "now": now}
 
-    def dispatch_plays(self, now: datetime) -> list[int]:
+    def dispatch_plays(self, now: datetime, t0: float | None = None) -> list[int]:
         with self._lock:
             self._busy = {k: v for k, v in self._busy.items() if not v.done()}
             busy = set(self._busy)
+        t0 = time.monotonic() if t0 is None else t0
         claimed = plays.claim_due(self.db, now, busy=busy)
-        t0 = time.monotonic()
 
         def clock() -> datetime:  # the pass's clock moving on in real time (tests pass a fixed ``now``)
             return now + timedelta(seconds=time.monotonic() - t0)
@@ -159,19 +166,23 @@ class Runner:
             try:
                 result = self.run_once()
                 self.sync_jobs()
-                wait = self.seconds_to_next()
-                if not result["fired"] and not result["plays"] and wait <= 0.02:
-                    wait = self.poll_s  # only plays waiting for a busy loudspeaker: its end wakes us
+                wait = self.seconds_to_next(result["now"])
             except Exception:  # one bad pass must not stop the scheduler; the next pass retries
                 log.exception("scheduler pass failed")
             self.wake_event.wait(wait)
 
-    def seconds_to_next(self) -> float:
-        """Sleep until the next due fire or play, at most ``poll_s`` (a short floor avoids spinning)."""
-        candidates = [t for t in (planner.next_due(self.db), plays.next_attempt(self.db)) if t is not None]
+    def seconds_to_next(self, after: datetime | None = None) -> float:
+        """Sleep until the next fire or play due after the pass at ``after``, at most ``poll_s``. Plays
+        already due then wait for a busy loudspeaker, whose end sets the wake event."""
+        after = after or self.clock()
+        at = scalar(self.db, """SELECT MIN(p.next_attempt_at) FROM plays p JOIN fires f ON f.id = p.fire_id
+                                WHERE p.status IN ('intent', 'retry') AND p.next_attempt_at > ?
+                                AND f.status = 'fired'""", [store.iso(after)])
+        candidates = [t for t in (planner.next_due(self.db), store.parse(at) if at else None) if t is not None]
         if not candidates:
             return self.poll_s
-        return min(self.poll_s, max(0.02, (min(candidates) - self.clock()).total_seconds()))
+        # A tiny floor only guards against spinning if a due fire were somehow left unsettled.
+        return min(self.poll_s, max(0.005, (min(candidates) - self.clock()).total_seconds()))
 
     def sync_jobs(self) -> None:
         """One APScheduler job per active schedule with a fire ahead; rebuilt when the row changes."""
