@@ -26,6 +26,7 @@ from ..notices import sms_text, store as notices, variants
 from ..registry.places import today_label
 from . import gateway as gw, interactions, notify, outbox, outcomes
 
+REMINDER_CHECK = timedelta(minutes=5)
 ORPHAN_MARGIN_S = 5.0  # beyond the API timeout: a request still in flight at the provider has landed by then
 
 
@@ -67,6 +68,7 @@ class Dispatcher:
         self._in_flight: set[int] = set()
         self._lock = threading.Lock()
         self.sent = 0
+        self._next_reminder_check = datetime.min.replace(tzinfo=outbox.now_utc().tzinfo)
 
     # -- one pass --------------------------------------------------------------------------
     def tick(self, now: datetime | None = None) -> int:
@@ -74,7 +76,10 @@ class Dispatcher:
         outbox.expire_and_cancel(self.db, now)
         self.reconcile(now)
         claimed = self.claim(now)
-        for row in notify.claim(self.db, now):  # carers' alert texts: few, sent at once
+        if now >= self._next_reminder_check:  # pledge reminders: a cheap query, but not every pass
+            notify.queue_pledge_reminders(self.db, now)
+            self._next_reminder_check = now + REMINDER_CHECK
+        for row in notify.claim(self.db, now):  # carers' alerts and reminders: few, sent at once
             self.pool.submit(lambda r=row: notify.send(self._thread_db(), self.gateway, r, outbox.now_utc()))
         self.finish_campaigns(now)
         return claimed

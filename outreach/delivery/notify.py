@@ -1,4 +1,7 @@
-"""Sending the carers' texts queued by :mod:`alerts` — same intent-first discipline as the outbox."""
+"""Texts that are not campaign sends: the carers' alerts queued by :mod:`alerts` and pledge reminders.
+
+Same intent-first discipline as the outbox: a ``notifications`` row is committed before the send.
+"""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -61,3 +64,34 @@ def reconcile(db, gateway: gw.Gateway, older_than: datetime) -> None:
                 db.execute("UPDATE notifications SET status = 'wired', provider_sid = ? WHERE id = ?", [sid, row["id"]])
             else:
                 db.execute("UPDATE notifications SET status = 'retry' WHERE id = ?", [row["id"]])
+
+
+EVENT_NAMES = {"wedding": "婚宴", "funeral": "丧事", "birthday": "寿宴", "lantern": "开灯酒", "other": "聚集活动"}
+DECISION_NAMES = {"cancel": "取消", "postpone": "推迟", "downsize": "缩小规模"}
+REMINDER = "【{village}】{name}您好，提醒：您承诺{decision}原定{date}的{event}。感谢您支持防疫，如有变化请联系网格员。"
+
+
+def queue_pledge_reminders(db, now: datetime, tz: str = "Asia/Shanghai") -> int:
+    """Queue one reminder text per pledge whose original date is near (reach.pledges decides which).
+
+    Marking the pledge reminded and queueing its text commit together, so a reminder is never sent
+    twice and never lost. Returns how many were queued.
+    """
+    from zoneinfo import ZoneInfo
+
+    from ..reach import pledges
+
+    queued = 0
+    for p in pledges.due_for_reminder(db, now.astimezone(ZoneInfo(tz)).date()):
+        if not p["mobile"]:
+            continue
+        village = rows(db, "SELECT name FROM villages WHERE id = ?", [p["village_id"]])[0]["name"]
+        body = REMINDER.format(village=village, name=p["resident_name"] or "", date=p["planned_date"],
+                               decision=DECISION_NAMES.get(p["decision"], "取消"),
+                               event=EVENT_NAMES.get(p["event_type"], "聚集活动"))
+        with write(db):
+            if pledges.mark_reminded(db, p["id"], now):
+                db.execute("INSERT INTO notifications (village_id, to_e164, body) VALUES (?, ?, ?)",
+                           [p["village_id"], p["mobile"], body])
+                queued += 1
+    return queued

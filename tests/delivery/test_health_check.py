@@ -57,3 +57,20 @@ def test_no_answer_after_retries_alerts_once(network, notice, ids, db):
     assert db.execute("SELECT COUNT(*) FROM notifications").fetchone()[0] == len(numbers)
     sent = [m for m in network.sim.sim.record()["messages"] if m["to"] in numbers]
     assert len(sent) == 3
+
+
+def test_pledge_reminder_is_texted_once_before_the_original_date(network, ids, db):
+    from datetime import timedelta
+
+    from outreach.delivery.interactions import record_pledge
+    from outreach.delivery.outbox import now_utc
+
+    soon = (now_utc() + timedelta(days=1)).date().isoformat()
+    record_pledge(db, village_id=ids["yang"], channel="sms", dedupe_key="p1", resident_id=ids["res_a1"],
+                  event_type="lantern", planned_date=soon)
+    network.sim.sim.put_resident("+8613900001111", reply_probability=0, sms_fail_probability=0)
+    for _ in range(3):  # several passes, and a second dispatcher pass later: still one reminder
+        network.dispatcher._next_reminder_check = now_utc() - timedelta(seconds=1)
+        run_notifications(network, db, 1)
+    texts = network.sim.sim.phone("+8613900001111")["texts"]
+    assert len(texts) == 1 and "开灯酒" in texts[0]["body"] and soon in texts[0]["body"]
