@@ -94,7 +94,36 @@ def worker_command():
                say=click.echo)
 
 
+@click.command("field-sim")
+@click.option("--households", default=800, show_default=True,
+              help="Households in the demo village (800 ≈ 2,000 residents).")
+@click.option("--seed", default=2020, show_default=True,
+              help="Random seed: the same seed gives the same village and day.")
+@click.option("--speed", default=60.0, show_default=True, help="Simulated seconds per real second while calls run.")
+@click.option("--audience", type=click.Choice(("everyone", "elderly")), default="everyone", show_default=True,
+              help="Who the 09:00 call campaign calls.")
+@click.option("--lists", type=click.Choice(("unreached", "unacknowledged")), default="unreached", show_default=True,
+              help="Grid workers' lists: the door-knock page (everyone not yet confirmed, visits and activity "
+                   "in flight respected) or the whole roll call.")
+@click.option("--workdir", type=click.Path(file_okay=False), default=None,
+              help="Empty folder to keep the two simulated databases in (default: a temporary folder).")
+def field_sim_command(households, seed, speed, audience, lists, workdir):
+    """Simulate a full day in a fresh demo village (loudspeaker, calls with retries and SMS, door-knocking)
+    next to a one-shot call blast; report the share of the elderly who acknowledged (RESULT lines).
+    Never touches the configured database."""
+    from . import create_app, fieldsim, fieldsim_report
+
+    options = fieldsim.Options(households=households, seed=seed, speed=speed, audience=audience, lists=lists)
+    try:
+        report = fieldsim.simulate(lambda path: create_app(fieldsim.instance_config(path)), workdir, options,
+                                   say=click.echo)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for line in fieldsim_report.lines(report):
+        click.echo(line)
+
+
 def init_app(app):
     for command in (migrate_command, create_user_command, seed_demo_command, compile_translations_command,
-                    worker_command):
+                    worker_command, field_sim_command):
         app.cli.add_command(command)

@@ -1,8 +1,9 @@
 """The last mile (户不漏人): roll-call reconciliation, door-knock lists, visits, "resend to the unreached".
 
-Who goes on a grid's door-knock list for a notice: residents not reached by any channel (state
-not_contacted, attempted or unreachable) — except those a visit found moved away or who refused —
-once nothing is still in flight for them. ``include_in_flight`` (asked for by hand, or a deadline
+Who goes on a grid's door-knock list for a notice: every resident who has not acknowledged it —
+not reached by any channel, and also those a text or call reached who never confirmed (a
+delivered text is not proof anybody read it; 户不漏人 asks for the confirmation) — except those a
+visit found moved away or who refused, once nothing is still in flight for them. ``include_in_flight`` (asked for by hand, or a deadline
 passed) lists them anyway. Visits feed straight back into reach (the ``visits`` table is one of the
 inputs of ``state.PEOPLE_SQL``) and are audited.
 
@@ -59,11 +60,13 @@ def _enrich(found: list[dict]) -> list[dict]:
 
 
 def door_list(db, notice: dict, *, grid_ids=None, include_in_flight: bool = False,
-              deadline: datetime | None = None, now: datetime | None = None) -> list[dict]:
-    """The unreached of the notice for the grid workers, by grid, then house number, most vulnerable first."""
+              deadline: datetime | None = None, now: datetime | None = None,
+              only_unreached: bool = False) -> list[dict]:
+    """Who still has to confirm, for the grid workers: by grid, then house number, most vulnerable first."""
     if deadline is not None and (now or outbox.now_utc()) >= deadline:
         include_in_flight = True
-    where = ("p.state IN ('not_contacted', 'attempted', 'unreachable') AND p.reason NOT IN ('moved', 'refused')"
+    wanted = "p.state IN ('not_contacted', 'attempted', 'unreachable')" if only_unreached else "p.state != 'acknowledged'"
+    where = (wanted + " AND p.reason NOT IN ('moved', 'refused')"
              + ("" if include_in_flight else " AND NOT p.open"))
     found = _enrich(state.query(db, notice, _LIST_SQL.replace("{where}", where), grid_ids=grid_ids))
     found.sort(key=lambda p: (p["grid_name"] is None, p["grid_name"] or "", house_key(p["house_number"]),
@@ -125,8 +128,10 @@ def last_visits(db, notice_id: int, resident_ids: list[int]) -> dict[int, dict]:
 
 
 def unreached_ids(db, notice: dict, *, grid_ids=None) -> list[int]:
-    """Who "resend to the unreached" targets: the door-knock list with nothing in flight."""
-    return sorted(p["resident_id"] for p in door_list(db, notice, grid_ids=grid_ids))
+    """Who "resend to the unreached" targets: nobody's call or text reached them, nothing in flight.
+
+    (Those a text reached but who never confirmed are for the door-knock list, not another text.)"""
+    return sorted(p["resident_id"] for p in door_list(db, notice, grid_ids=grid_ids, only_unreached=True))
 
 
 def resend_to_unreached(db, notice: dict, *, user: dict | None, now: datetime, channel: str = "voice_then_sms",

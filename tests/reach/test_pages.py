@@ -174,3 +174,11 @@ def test_pages_render_in_english_too(client, login, world):
         response = client.get(path)
         assert response.status_code == 200, path
     assert "Door-knock list" in client.get(f"/reach/notices/{world.notice_id}/door-knock").get_data(as_text=True)
+
+
+def test_door_list_includes_those_reached_who_never_confirmed(world):
+    """A delivered text is no proof anybody read it: without a confirmation, the grid worker knocks."""
+    from outreach.reach import doorknock
+    on_list = {p["resident_id"] for p in doorknock.door_list(world.db, world.notice)}
+    assert world.texted in on_list and world.ids["res_a1"] not in on_list  # res_a1 pressed 1
+    assert world.texted not in doorknock.unreached_ids(world.db, world.notice)  # no second text for them
