@@ -29,6 +29,7 @@ SCRIPTS = [
     ("P5 notice audio", "bench_audio.py", ["--runs", "1"]),
     ("P6 loudspeaker start delay", "bench_play_delay.py", []),
     ("registry import", "bench_import.py", []),
+    ("field simulation", "bench_fieldsim.py", []),
 ]
 RESULT = re.compile(r"^RESULT (\S+) (\S+) (\S+) target (\S+) (\S+) (PASS|MISS)$")
 OPS = {"<=": lambda v, t: v <= t, "<": lambda v, t: v < t, ">=": lambda v, t: v >= t, ">": lambda v, t: v > t}
