@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import os
 import secrets
+from typing import TYPE_CHECKING
 
-from flask import Flask
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def _secret_key(instance_path: str) -> str:
@@ -25,6 +27,9 @@ def _secret_key(instance_path: str) -> str:
 
 
 def create_app(test_config: dict | None = None) -> Flask:
+    # Imported here so the domain packages (and schedules/) import outreach.* without loading Flask.
+    from flask import Flask
+
     instance_path = os.environ.get("DALABA_INSTANCE") or (test_config or {}).get("INSTANCE_PATH")
     app = Flask(__name__, instance_path=instance_path or None, instance_relative_config=True)
     os.makedirs(app.instance_path, exist_ok=True)

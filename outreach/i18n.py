@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import datetime
 import os
+import sqlite3
 from zoneinfo import ZoneInfo
 
 from babel.messages import mofile, pofile
 from flask import redirect, request, session
-from flask_babel import Babel, lazy_gettext as _l
+from flask_babel import Babel, gettext, lazy_gettext as _l
 
+from .errors import UserError
 from .security import public, safe_next
 
 LOCALES = ("zh", "en")
@@ -37,6 +39,20 @@ CARETAKER_LABELS = {
 }
 LANGUAGE_LABELS = {"mandarin": _l("Mandarin")}
 SEX_LABELS = {"M": _l("Male"), "F": _l("Female")}
+HISTORY_LABELS = {  # statuses and outcomes on a resident's history
+    "pending": _l("Waiting"), "sending": _l("Sending"), "wired": _l("Sent, waiting for the result"),
+    "retry": _l("Will try again"), "unknown": _l("Checking with the phone network"), "done": _l("Reached"),
+    "failed": _l("Not reached"), "expired": _l("Too late to send"), "cancelled": _l("Cancelled"),
+    "answered": _l("Answered"), "delivered": _l("Delivered"), "machine": _l("Answering machine"),
+    "busy": _l("Busy"), "no-answer": _l("No answer"), "canceled": _l("Cancelled"),
+    "ack": _l("Confirmed: heard it"), "pledge": _l("Pledged"), "repeat": _l("Asked to hear it again"),
+    "callback": _l("Asked for a call back"), "opt_out": _l("Opted out of texts"), "opt_in": _l("Texts again"),
+    "other": _l("Wrote a message"), "health_ok": _l("Health: normal"), "health_help": _l("Health: needs help"),
+    "incomplete": _l("Details missing"), "recorded": _l("Recorded"), "kept": _l("Kept"), "not_kept": _l("Not kept"),
+    "wedding": _l("Wedding"), "funeral": _l("Funeral"), "birthday": _l("Birthday banquet"),
+    "lantern": _l("Lantern feast (开灯酒)"), "informed": _l("Informed"), "not_home": _l("Not at home"),
+    "moved": _l("Moved away"), "refused": _l("Refused"),
+}
 
 
 def compile_catalogs(force: bool = False) -> list[str]:
@@ -58,6 +74,21 @@ def compile_catalogs(force: bool = False) -> list[str]:
             os.replace(tmp, mo_path)  # atomic: concurrent starts never read half a catalog
             done.append(po_path)
     return done
+
+
+def error_text(exc: BaseException) -> str:
+    """The reason to show a user: a :class:`UserError` translated, anything else as its text.
+
+    SQLite's own wording ("UNIQUE constraint failed: residents.…") is never shown: it is English
+    and names tables, so a constraint failure becomes a plain sentence.
+    """
+    if isinstance(exc, UserError):
+        return gettext(exc.msgid, **exc.params)
+    if isinstance(exc, sqlite3.IntegrityError):
+        if "FOREIGN KEY" in str(exc):
+            return gettext("This refers to a record that does not exist (any more).")
+        return gettext("This conflicts with an existing record.")
+    return str(exc)
 
 
 def select_locale() -> str:
@@ -94,4 +125,5 @@ def init_app(app):
     app.jinja_env.filters["local_time"] = to_local
     app.jinja_env.globals.update(TAG_LABELS=TAG_LABELS, ROLE_LABELS=ROLE_LABELS, SEX_LABELS=SEX_LABELS,
                                  LANGUAGE_LABELS=LANGUAGE_LABELS, CARETAKER_LABELS=CARETAKER_LABELS,
+                                 HISTORY_LABELS=HISTORY_LABELS,
                                  current_locale=select_locale)

@@ -16,6 +16,7 @@ from schedules import plays, store
 from schedules.outputs.portable import build_bundle
 
 from .db import get_db, rows
+from .i18n import error_text
 from .schedules_views import EDITORS, PLAY_LABELS, bp, local, now_utc, village_or_404
 from .security import roles_required
 
@@ -61,7 +62,7 @@ def loudspeakers(village_id):
                                    config=_config(request.form, kind, old), active=bool(request.form.get("active")),
                                    loudspeaker_id=old["id"] if old else None, user=current_user.row)
         except ValueError as exc:
-            flash(_("Loudspeaker not saved: %(reason)s", reason=str(exc)), "error")
+            flash(_("Loudspeaker not saved: %(reason)s", reason=error_text(exc)), "error")
             status = 400
         else:
             flash(_("Loudspeaker saved."))

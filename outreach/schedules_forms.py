@@ -13,6 +13,7 @@ from schedules import store
 from schedules.recurrence import DAILY, EVERY_N_HOURS, ONCE, WEEKLY, Rule
 
 from .db import scalar
+from .i18n import error_text
 
 REPEAT_LABELS = {ONCE: _l("Once"), DAILY: _l("Every day"), WEEKLY: _l("On chosen weekdays"),
                  EVERY_N_HOURS: _l("Every few hours")}
@@ -108,7 +109,7 @@ def parse_rule(form, errors: list) -> Rule | None:
         return Rule.every_n_hours(hours, (form.get("window_start", ""), form.get("window_end", "")),
                                   start=start, until=until, count=count)
     except ValueError as exc:
-        errors.append(_("The times are not valid: %(reason)s", reason=str(exc)))
+        errors.append(_("The times are not valid: %(reason)s", reason=error_text(exc)))
         return None
 
 

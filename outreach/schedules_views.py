@@ -18,6 +18,7 @@ from schedules import planner, plays, store
 from . import schedules_forms as forms
 from .accounts.users import ADMIN, GRID_WORKER, OFFICIAL, SECRETARY
 from .db import get_db, one, rows
+from .i18n import error_text
 from .notices import store as notices
 from .registry import phones, places
 from .registry.residents import KNOWN_TAGS
@@ -146,7 +147,7 @@ def _save(village: dict, kind: str, schedule: dict | None):
         except store.ScheduleInPast:
             errors.append(_("Every time of this schedule is already in the past. Choose a later date or time."))
         except ValueError as exc:
-            errors.append(_("Not saved: %(reason)s", reason=str(exc)))
+            errors.append(_("Not saved: %(reason)s", reason=error_text(exc)))
     if errors:
         return _form_page(village, form, kind, errors=errors, schedule=schedule, status=400)
     planner.plan(db, now, schedule_ids=[schedule_id])  # so the calendar shows it now; the worker runs it
@@ -241,7 +242,7 @@ def quiet_hours(village_id):
     try:
         saved = store.set_quiet_hours(get_db(), village_id, windows, now=now_utc(), user=current_user.row)
     except ValueError as exc:
-        flash(_("Quiet hours not changed: %(reason)s", reason=str(exc)), "error")
+        flash(_("Quiet hours not changed: %(reason)s", reason=error_text(exc)), "error")
     else:
         flash(_("Quiet hours saved: %(windows)s. Planned plays and sends inside them now wait.",
                 windows=", ".join(saved) or _("none")))
@@ -255,7 +256,7 @@ def led(village_id):
     try:
         store.set_led_url(get_db(), village_id, request.form.get("led_url", ""), user=current_user.row)
     except ValueError as exc:
-        flash(_("LED sign not saved: %(reason)s", reason=str(exc)), "error")
+        flash(_("LED sign not saved: %(reason)s", reason=error_text(exc)), "error")
     else:
         flash(_("LED sign saved: each broadcast now also shows the notice's text on it."))
     return redirect(url_for("schedules.loudspeakers", village_id=village_id))

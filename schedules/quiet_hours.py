@@ -17,6 +17,8 @@ import re
 from datetime import datetime, time, timedelta
 from typing import Iterable
 
+from outreach.errors import N_, UserError
+
 from .recurrence import DEFAULT_TIMEZONE, UTC, require_aware, zone
 
 MINUTES_PER_DAY = 24 * 60
@@ -27,13 +29,14 @@ def parse_window(text: str) -> tuple[int, int]:
     """``"21:00-07:30"`` → ``(1260, 450)`` minutes of the day (``24:00`` is 1440); else ValueError."""
     match = _WINDOW_RE.match(text) if isinstance(text, str) else None
     if not match:
-        raise ValueError(f"bad window {text!r}: use HH:MM-HH:MM, e.g. 21:00-07:30")
+        raise UserError(N_("bad window %(text)r: use HH:MM-HH:MM, e.g. 21:00-07:30"), text=text)
     h1, m1, h2, m2 = (int(g) for g in match.groups())
     if h1 > 23 or m1 > 59 or m2 > 59 or h2 > 24 or (h2 == 24 and m2 != 0):
-        raise ValueError(f"bad window {text!r}: hours are 00-23 (24:00 may end a window), minutes 00-59")
+        raise UserError(N_("bad window %(text)r: hours are 00-23 (24:00 may end a window), minutes 00-59"),
+                        text=text)
     start, end = h1 * 60 + m1, h2 * 60 + m2
     if start == end % MINUTES_PER_DAY and (start, end) != (0, MINUTES_PER_DAY):
-        raise ValueError(f"window {text!r} starts and ends at the same time")
+        raise UserError(N_("window %(text)r starts and ends at the same time"), text=text)
     return start, end
 
 
@@ -93,7 +96,7 @@ class QuietHours:
         self.tz = zone(timezone)
         self._slots = _slots(windows)  # 1 = this minute of the local day is quiet
         if all(self._slots):
-            raise ValueError("quiet hours cover the whole day: nothing could ever be played or sent")
+            raise UserError(N_("quiet hours cover the whole day: nothing could ever be played or sent"))
 
     @staticmethod
     def _from_slots(slots: bytearray, timezone: str) -> "QuietHours":
@@ -104,7 +107,7 @@ class QuietHours:
         """A calling window such as ``["08:00-20:30"]`` as the quiet hours outside it."""
         allowed = list(allowed) if not isinstance(allowed, str) else [allowed]
         if not allowed:
-            raise ValueError("give at least one allowed window, e.g. 08:00-20:30")
+            raise UserError(N_("give at least one allowed window, e.g. 08:00-20:30"))
         zone(timezone)
         open_ = _slots(allowed)
         return QuietHours._from_slots(bytearray(1 - s for s in open_), timezone)

@@ -37,6 +37,8 @@ from datetime import date, datetime, time, timedelta, timezone as dt_timezone
 from typing import Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from outreach.errors import N_, UserError
+
 UTC = dt_timezone.utc
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
@@ -54,7 +56,7 @@ _KEYS = {"kind", "start", "times", "weekdays", "every_hours", "window", "until",
 def parse_time(value) -> time:
     """``"7:05"`` or ``"07:05"`` → ``time(7, 5)``; anything else raises ValueError."""
     if not isinstance(value, str) or not _TIME_RE.match(value.strip()):
-        raise ValueError(f"bad time {value!r}: use 24-hour HH:MM, e.g. 07:00 or 18:30")
+        raise UserError(N_("bad time %(value)r: use 24-hour HH:MM, e.g. 07:00 or 18:30"), value=value)
     hours, minutes = _TIME_RE.match(value.strip()).groups()
     return time(int(hours), int(minutes))
 
@@ -144,14 +146,15 @@ class Rule:
             raise ValueError(f"every_hours and window only apply to every_n_hours, not {self.kind}")
         if self.kind == ONCE:
             if len(times) != 1:
-                raise ValueError("a one-off schedule needs exactly one time")
+                raise UserError(N_("a one-off schedule needs exactly one time"))
             if self.until is not None or self.count is not None:
                 raise ValueError("a one-off schedule cannot have until or count")
         elif self.kind in (DAILY, WEEKLY):
             if not times:
-                raise ValueError(f"a {self.kind} schedule needs at least one time")
+                raise UserError(N_("a daily schedule needs at least one time") if self.kind == DAILY
+                                else N_("a weekly schedule needs at least one time"))
             if self.kind == WEEKLY and not weekdays:
-                raise ValueError("a weekly schedule needs at least one weekday")
+                raise UserError(N_("a weekly schedule needs at least one weekday"))
         else:
             times = self._hourly_times()
         set_(self, "_local_times", tuple(times))
@@ -159,7 +162,7 @@ class Rule:
         if self.until is not None and self.count is not None:
             raise ValueError("give either until (a last date) or count (a number of fires), not both")
         if self.until is not None and self.until < start:
-            raise ValueError(f"until {self.until} is before the start date {start}")
+            raise UserError(N_("until %(until)s is before the start date %(start)s"), until=self.until, start=start)
         if self.count is not None:
             count = _int(self.count, "count")
             if not 1 <= count <= MAX_COUNT:
@@ -175,9 +178,9 @@ class Rule:
             raise ValueError("every_n_hours needs a window of two times, e.g. ['08:00', '18:00']")
         first, last = parse_time(self.window[0]), parse_time(self.window[1])
         if last < first:
-            raise ValueError(
-                f"window end {format_time(last)} is before its start {format_time(first)} "
-                "(windows across midnight are not supported; split into two schedules)")
+            raise UserError(N_("window end %(end)s is before its start %(start)s "
+                               "(windows across midnight are not supported; split into two schedules)"),
+                            end=format_time(last), start=format_time(first))
         object.__setattr__(self, "window", (format_time(first), format_time(last)))
         minutes, end = first.hour * 60 + first.minute, last.hour * 60 + last.minute
         return [time(m // 60, m % 60) for m in range(minutes, end + 1, hours * 60)]

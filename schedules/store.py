@@ -19,6 +19,7 @@ from datetime import datetime, timedelta, timezone
 
 from outreach import audit
 from outreach.db import one, rows, scalar, write
+from outreach.errors import N_, UserError
 
 from .catchup import CAMPAIGN_GRACE, LOUDSPEAKER_GRACE
 from .outputs import KINDS as OUTPUT_KINDS, validate_config
@@ -76,7 +77,7 @@ def check_campaign_options(options: dict | None, village_id: int) -> dict:
     audience = dict(opts.get("audience") or {})
     audience["village_id"] = village_id  # always this village, whatever the form said
     if opts["kind"] == "health_check" and not audience.get("tags") and not audience.get("resident_ids"):
-        raise ValueError("a health check-in needs an audience, e.g. residents tagged home_monitoring")
+        raise UserError(N_("a health check-in needs an audience, e.g. residents tagged home_monitoring"))
     opts["audience"] = audience
     return opts
 
@@ -86,9 +87,9 @@ def _clean(kind: str, name: str, loops: int, grace_s) -> tuple[str, int, int]:
         raise ValueError(f"unknown schedule kind {kind!r}")
     name = (name or "").strip()
     if not name or len(name) > MAX_NAME:
-        raise ValueError(f"a schedule needs a name of at most {MAX_NAME} characters")
+        raise UserError(N_("a schedule needs a name of at most %(max)s characters"), max=MAX_NAME)
     if isinstance(loops, bool) or not isinstance(loops, int) or not 1 <= loops <= MAX_LOOPS:
-        raise ValueError(f"loops must be between 1 and {MAX_LOOPS}")
+        raise UserError(N_("loops must be between 1 and %(max)s"), max=MAX_LOOPS)
     grace = default_grace_s(kind) if grace_s is None else grace_s
     if isinstance(grace, bool) or not isinstance(grace, int) or not 0 <= grace <= 24 * 3600:
         raise ValueError("grace must be between 0 and 86400 seconds")
@@ -104,7 +105,7 @@ def _check_refs(db, village_id: int, kind: str, notice_id: int, loudspeaker_id: 
             raise ValueError("the loudspeaker belongs to another village")
     if kind == BROADCAST and loudspeaker_id is None and not scalar(
             db, "SELECT COUNT(*) FROM loudspeakers WHERE village_id = ? AND active = 1", [village_id]):
-        raise ValueError("this village has no loudspeaker yet: add one first")
+        raise UserError(N_("this village has no loudspeaker yet: add one first"))
 
 
 def village_rule(db, village_id: int, rule: Rule) -> Rule:
@@ -128,7 +129,7 @@ def first_fire(rule: Rule, now: datetime) -> datetime:
 def _check_override(override_quiet: bool, reason: str) -> str:
     reason = (reason or "").strip()
     if override_quiet and len(reason) < MIN_REASON:
-        raise ValueError("an emergency override of quiet hours needs a reason")
+        raise UserError(N_("an emergency override of quiet hours needs a reason"))
     return reason if override_quiet else ""
 
 
@@ -299,14 +300,14 @@ def save_loudspeaker(db, village_id: int, *, name: str, kind: str, config: dict,
     """Add or edit an endpoint; the config is checked by the outputs package (ValueError names the problem)."""
     name = (name or "").strip()
     if not name or len(name) > MAX_NAME:
-        raise ValueError(f"a loudspeaker needs a name of at most {MAX_NAME} characters")
+        raise UserError(N_("a loudspeaker needs a name of at most %(max)s characters"), max=MAX_NAME)
     if kind not in OUTPUT_KINDS:
         raise ValueError(f"unknown loudspeaker kind {kind!r}")
     config = validate_config(kind, config)
     with write(db):
         if scalar(db, "SELECT COUNT(*) FROM loudspeakers WHERE village_id = ? AND name = ? AND id != ?",
                   [village_id, name, loudspeaker_id or 0]):
-            raise ValueError(f"this village already has a loudspeaker called {name}")
+            raise UserError(N_("this village already has a loudspeaker called %(name)s"), name=name)
         text = json.dumps(config, ensure_ascii=False)
         if loudspeaker_id is None:
             loudspeaker_id = db.execute("INSERT INTO loudspeakers (village_id, name, kind, config, active) "

@@ -104,13 +104,13 @@ def test_secretary_adds_and_edits_a_resident(client, login, ids, db):
     assert actions == ["resident_created", "resident_updated"]
 
 
-@pytest.mark.parametrize("form,reason", [
-    ({"name": ""}, "name is required"),
-    ({"name": "某人", "phones": "12345"}, "invalid phone number"),
-    ({"name": "某人", "birth_year": "1800"}, "out of range"),
-    ({"name": "某人", "birth_year": "abc"}, "must be a number"),
-    ({"name": "某人", "phones": "13900001111"}, "already registered as 张秀英"),
-    ({"name": "<script>alert(1)</script>" * 5}, "longer than 50"),
+@pytest.mark.parametrize("form,reason", [  # the reasons as the default (Chinese) page says them
+    ({"name": ""}, "请填写姓名"),
+    ({"name": "某人", "phones": "12345"}, "电话号码无效"),
+    ({"name": "某人", "birth_year": "1800"}, "出生年份1800不在有效范围内"),
+    ({"name": "某人", "birth_year": "abc"}, "出生年份须是数字"),
+    ({"name": "某人", "phones": "13900001111"}, "已经登记过了，是张秀英"),
+    ({"name": "<script>alert(1)</script>" * 5}, "姓名超过50个字"),
 ])
 def test_bad_resident_form_keeps_input_and_says_why(client, login, ids, form, reason):
     login(client, "sec_a")
@@ -131,3 +131,27 @@ def test_resident_detail_shows_household_and_caretakers(client, login, ids, db):
     login(client, "sec_a")
     page = client.get(f"/residents/{ids['res_a1']}").get_data(as_text=True)
     assert "张建国" in page and "李芳" in page
+
+
+def test_resident_page_shows_the_history_across_channels(client, login, ids, db):
+    from outreach.delivery import campaigns
+    from outreach.delivery.interactions import record_pledge, record_response
+    from outreach.delivery.outbox import now_utc
+    from outreach.notices import store
+
+    notice = store.create(db, ids["yang"], "暂停宴席", "请按1。")
+    campaign = campaigns.create(db, village_id=ids["yang"], notice_id=notice, name="老人外呼", channel="voice",
+                                audience=campaigns.Audience(village_id=ids["yang"], resident_ids=[ids["res_a1"]]))
+    campaigns.start(db, campaign, now_utc())
+    db.execute("UPDATE outbox SET status = 'done', outcome = 'answered', attempts = 2, heard_full = 1")
+    record_response(db, village_id=ids["yang"], kind="ack", channel="voice", dedupe_key="k1",
+                    resident_id=ids["res_a1"], campaign_id=campaign, notice_id=notice, raw="1")
+    record_pledge(db, village_id=ids["yang"], channel="sms", dedupe_key="k2", resident_id=ids["res_a1"],
+                  event_type="birthday", planned_date="2026-12-08", notice_id=notice)
+    client.get("/lang/en")
+    login(client, "sec_a")
+    page = client.get(f"/residents/{ids['res_a1']}").get_data(as_text=True)
+    history = page.split('id="history"')[1]
+    for text in ("Phone call", "老人外呼", "Reached", "Answered", "2 attempt(s)", "heard in full",
+                 "Confirmed: heard it", "Birthday banquet", "2026-12-08"):
+        assert text in history, text

@@ -6,6 +6,7 @@ import time
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..db import one, rows, scalar, write
+from ..errors import N_, UserError
 
 ADMIN = "admin"              # everything, every village
 SECRETARY = "secretary"      # village secretary: their villages
@@ -27,19 +28,22 @@ class LoginThrottled(Exception):
         self.retry_after = retry_after
 
 
+_SHORT_PASSWORD = N_("password must have at least %(min)s characters")
+
+
 def create_user(db, username: str, password: str, role: str, *, display_name: str = "",
                 phone: str | None = None, scopes: dict | None = None) -> int:
     """Create a user with scopes like ``{"village_id": [1, 2]}``; commits. ValueError when invalid."""
     username = (username or "").strip()
     if not username or len(username) > 50 or any(c.isspace() for c in username):
-        raise ValueError("username must be 1-50 characters without spaces")
+        raise UserError(N_("username must be 1-50 characters without spaces"))
     if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+        raise UserError(N_("unknown role %(role)r; choose one of %(roles)s"), role=role, roles=", ".join(ROLES))
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise ValueError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+        raise UserError(_SHORT_PASSWORD, min=MIN_PASSWORD_LENGTH)
     with write(db):
         if scalar(db, "SELECT 1 FROM users WHERE username = ?", [username]):
-            raise ValueError(f"user {username!r} already exists")
+            raise UserError(N_("user %(username)r already exists"), username=username)
         user_id = db.execute(
             "INSERT INTO users (username, display_name, password_hash, role, phone) VALUES (?, ?, ?, ?, ?)",
             [username, display_name or username, generate_password_hash(password, method=HASH_METHOD), role, phone]).lastrowid
@@ -90,6 +94,6 @@ def authenticate(db, username: str, password: str, ip: str, now: float | None = 
 
 def set_password(db, user_id: int, password: str) -> None:
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise ValueError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+        raise UserError(_SHORT_PASSWORD, min=MIN_PASSWORD_LENGTH)
     with write(db):
         db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [generate_password_hash(password, method=HASH_METHOD), user_id])

@@ -9,6 +9,7 @@ from flask_login import current_user, login_user, logout_user
 
 from .. import audit
 from ..db import get_db, rows
+from ..i18n import error_text
 from ..params import page_arg
 from ..security import User, client_ip, public, roles_required, safe_next
 from . import users
@@ -73,7 +74,7 @@ def users_page():
             user_id = users.create_user(db, form.get("username", ""), form.get("password", ""), form.get("role", ""),
                                         display_name=form.get("display_name", "").strip()[:50], scopes=scopes)
         except (ValueError, sqlite3.IntegrityError) as exc:  # unknown scope ids fail the FK
-            flash(_("User not created: %(reason)s", reason=str(exc)), "error")
+            flash(_("User not created: %(reason)s", reason=error_text(exc)), "error")
         else:
             audit.record(db, "user_created", user=current_user.row, object_type="user", object_id=user_id,
                          ip=client_ip(), role=form.get("role"), scopes=scopes)

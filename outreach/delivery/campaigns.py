@@ -17,6 +17,7 @@ from datetime import datetime
 from schedules.quiet_hours import parse_window
 
 from ..db import one, rows, scalar, write
+from ..errors import N_, UserError
 from ..registry.residents import NO_PHONE, current_year
 from . import outbox
 
@@ -95,10 +96,13 @@ class Selection:
     total: int
 
 
+_UNKNOWN_CHANNEL = N_("unknown channel %(channel)r")
+
+
 def select_targets(db, a: Audience, channel: str) -> Selection:
     """Pick one number per resident for the channel; count who is skipped and why."""
     if channel not in CHANNELS:
-        raise ValueError(f"unknown channel {channel!r}")
+        raise UserError(_UNKNOWN_CHANNEL, channel=channel)
     ids = resident_ids(db, a)
     wanted = set(ids)
     phones: dict[int, list[tuple[str, str]]] = {}
@@ -149,25 +153,25 @@ def create(db, *, village_id: int, notice_id: int, name: str, channel: str, audi
     """Validate and store a draft campaign; commits. ValueError names the problem."""
     name = (name or "").strip()
     if not name or len(name) > 100:
-        raise ValueError("name is required (at most 100 characters)")
+        raise UserError(N_("name is required (at most %(max)s characters)"), max=100)
     if channel not in CHANNELS:
-        raise ValueError(f"unknown channel {channel!r}")
+        raise UserError(_UNKNOWN_CHANNEL, channel=channel)
     if not 1 <= int(max_attempts) <= 10:
-        raise ValueError("attempts must be between 1 and 10")
+        raise UserError(N_("attempts must be between 1 and 10"))
     if not 0.05 <= float(throttle_per_s) <= 1000:  # a Messaging Service with many numbers goes far above 1/s
-        raise ValueError("throttle must be between 0.05 and 1000 per second")
+        raise UserError(N_("throttle must be between 0.05 and 1000 per second"))
     if machine_behaviour not in ("leave_message", "hangup_retry"):
-        raise ValueError("unknown answering-machine behaviour")
+        raise UserError(N_("unknown answering-machine behaviour"))
     start, end = (f"{m // 60:02d}:{m % 60:02d}" for m in parse_window(window))  # minutes of the day
     for key, wait in (retry_waits or {}).items():
         if not isinstance(wait, int) or not 0 <= wait <= 86400:
-            raise ValueError(f"wait after {key} must be 0–86400 seconds")
+            raise UserError(N_("wait after %(outcome)s must be 0–86400 seconds"), outcome=key)
     if audience.village_id != village_id:
-        raise ValueError("audience is for another village")
+        raise UserError(N_("audience is for another village"))
     with write(db):
         owner = scalar(db, "SELECT village_id FROM notices WHERE id = ?", [notice_id])
         if owner != village_id:
-            raise ValueError("the notice belongs to another village")
+            raise UserError(N_("the notice belongs to another village"))
         return db.execute("""INSERT INTO campaigns (village_id, notice_id, name, kind, channel, audience, max_attempts,
                              retry_waits, retry_until_ack, window_start, window_end, expires_at, throttle_per_s,
                              machine_detection, machine_behaviour, created_by, fire_id)
@@ -182,7 +186,7 @@ def start(db, campaign_id: int, now: datetime) -> Selection:
     """Plan the outbox rows and set the campaign running, in one transaction."""
     camp = get(db, campaign_id)
     if camp is None or camp["status"] != DRAFT:
-        raise ValueError("only a draft campaign can be started")
+        raise UserError(N_("only a draft campaign can be started"))
     selection = select_targets(db, Audience.from_json(camp["audience"]), camp["channel"])
     with write(db):
         outbox.plan(db, campaign_id, camp["village_id"], selection.targets, now)

@@ -11,6 +11,7 @@ import csv
 from dataclasses import dataclass, field
 
 from ..db import rows, scalar, write
+from ..errors import N_
 from ..registry import exporter, phones
 from ..registry.tabular import TabularError, decode
 
@@ -23,7 +24,7 @@ EXPORT_HEADER = ("phone", "reason", "added_at", "added_by")
 class ImportResult:
     added: list[str] = field(default_factory=list)       # E.164 numbers newly on the list
     duplicates: list[str] = field(default_factory=list)  # already on the list, or twice in the file
-    errors: list[tuple[int, str, str]] = field(default_factory=list)  # (line number, text, reason)
+    errors: list[tuple[int, str, phones.InvalidPhone]] = field(default_factory=list)  # (line, text, why)
 
 
 def _reason(text: str | None) -> str:
@@ -69,20 +70,22 @@ def remove(db, village_id: int, e164: str) -> bool:
         return db.execute("DELETE FROM do_not_call WHERE village_id = ? AND e164 = ?", [village_id, e164]).rowcount == 1
 
 
-def parse_lines(data: bytes) -> tuple[list[tuple[int, str, str]], list[tuple[int, str, str]]]:
+def parse_lines(data: bytes) -> tuple[list[tuple[int, str, str]], list[tuple[int, str, phones.InvalidPhone]]]:
     """``(numbers, errors)`` from an uploaded file: numbers are (line, e164, reason), errors (line, text, why).
+
+    ``why`` is the exception itself, so the page can show it in the user's language.
 
     Blank lines and a first line without any digit (a header) are skipped. A leading quote, which our own
     export puts before text a spreadsheet would run as a formula, is dropped.
     """
     if not data.strip():
-        raise TabularError("The file is empty.")
+        raise TabularError(N_("The file is empty."))
     text, _encoding = decode(data)
     if "\x00" in text[:20_000]:
-        raise TabularError("The file is not a spreadsheet (it contains binary data). Upload a CSV or XLSX file.")
+        raise TabularError(N_("The file is not a spreadsheet (it contains binary data). Upload a CSV or XLSX file."))
     lines = text.splitlines()
     if len(lines) > MAX_IMPORT_LINES:
-        raise TabularError("The file has more than %(limit)s lines.", limit=MAX_IMPORT_LINES)
+        raise TabularError(N_("The file has more than %(limit)s lines."), limit=MAX_IMPORT_LINES)
     delimiter = "\t" if any("\t" in line for line in lines[:20]) else ","
     numbers, errors = [], []
     for number, line in enumerate(lines, 1):
@@ -99,7 +102,7 @@ def parse_lines(data: bytes) -> tuple[list[tuple[int, str, str]], list[tuple[int
         try:
             e164, _kind = phones.normalise(raw)
         except phones.InvalidPhone as exc:
-            errors.append((number, line.strip()[:100], str(exc)))
+            errors.append((number, line.strip()[:100], exc))
             continue
         numbers.append((number, e164, _reason(cells[1] if len(cells) > 1 else "")))
     return numbers, errors

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from ..db import one, scalar, write
+from ..errors import N_, UserError
 
 ACK = "ack"                  # heard it and confirms (key 1, reply 1/收到)
 PLEDGE = "pledge"            # pledges to cancel/postpone/downsize a gathering (key 2, reply 2/取消)
@@ -61,11 +62,11 @@ def record_pledge(db, *, village_id: int, channel: str, dedupe_key: str | None, 
                   status: str = "recorded") -> int:
     """Insert a pledge (or return the existing one for this dedupe_key). ValueError for bad values."""
     if event_type not in EVENT_TYPES:
-        raise ValueError(f"unknown event type {event_type!r}")
+        raise UserError(N_("unknown event type %(value)r"), value=event_type)
     if decision not in DECISIONS:
-        raise ValueError(f"unknown decision {decision!r}")
+        raise UserError(N_("unknown decision %(value)r"), value=decision)
     if guests is not None and not 0 <= guests <= 5000:
-        raise ValueError("guests must be between 0 and 5000")
+        raise UserError(N_("guests must be between 0 and 5000"))
     with write(db):
         if dedupe_key:
             existing = scalar(db, "SELECT id FROM pledges WHERE dedupe_key = ?", [dedupe_key])
@@ -84,7 +85,7 @@ def update_pledge(db, pledge_id: int, **fields) -> None:
     if not set(fields) <= allowed:
         raise ValueError(f"cannot change {sorted(set(fields) - allowed)}")
     if fields.get("event_type", "other") not in EVENT_TYPES:
-        raise ValueError("unknown event type")
+        raise UserError(N_("unknown event type %(value)r"), value=fields["event_type"])
     with write(db):
         sets = ", ".join(f"{k} = ?" for k in fields)
         db.execute(f"UPDATE pledges SET {sets}, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",

@@ -16,6 +16,7 @@ from werkzeug.datastructures import MultiDict
 from .. import audit
 from ..accounts.users import ADMIN, SECRETARY
 from ..db import get_db, one, rows, scalar
+from ..i18n import error_text
 from ..notices import store
 from ..registry import phones, places
 from ..registry.residents import KNOWN_TAGS
@@ -190,13 +191,13 @@ def _start(db, settings: dict, errors: list):
     try:
         campaign_id = campaigns.create(db, **settings, user_id=current_user.id)
     except ValueError as exc:
-        errors.append(_("Not started: %(reason)s", reason=str(exc)))
+        errors.append(_("Not started: %(reason)s", reason=error_text(exc)))
         return _redisplay(db, errors)
     try:
         selection = campaigns.start(db, campaign_id, outbox.now_utc())
     except ValueError as exc:
         campaigns.set_status(db, campaign_id, campaigns.CANCELLED)  # never leave a half-made draft behind
-        errors.append(_("Not started: %(reason)s", reason=str(exc)))
+        errors.append(_("Not started: %(reason)s", reason=error_text(exc)))
         return _redisplay(db, errors)
     audit.record(db, "campaign_started", user=current_user.row, object_type="campaign", object_id=campaign_id,
                  village_id=settings["village_id"], ip=client_ip(), channel=settings["channel"],
@@ -328,7 +329,7 @@ def dnc_add(village_id):
         e164, added = dnc.add(db, village_id, request.form.get("phone", ""), request.form.get("reason", ""),
                               current_user.id)
     except phones.InvalidPhone as exc:
-        flash(_("Not added: %(reason)s", reason=str(exc)), "error")
+        flash(_("Not added: %(reason)s", reason=error_text(exc)), "error")
     else:
         if added:
             audit.record(db, "dnc_added", user=current_user.row, object_type="village", object_id=village_id,
@@ -369,6 +370,7 @@ def dnc_import(village_id):
         except TabularError as exc:
             problem = exc.translated(_)
     if result is not None:
+        result.errors = [(line, text, error_text(why)) for line, text, why in result.errors]
         audit.record(db, "dnc_imported", user=current_user.row, object_type="village", object_id=village_id,
                      village_id=village_id, ip=client_ip(), added=len(result.added),
                      duplicates=len(result.duplicates), errors=len(result.errors))

@@ -19,6 +19,7 @@ from audio.waveform import waveform_svg
 
 from .. import audit
 from ..db import get_db
+from ..i18n import error_text
 from ..security import client_ip, current_scope, public, roles_required
 from . import store
 from .views import EDITORS, notice_or_404
@@ -66,7 +67,7 @@ def upload(notice_id):
     try:
         language, chime, repeat = _options()
     except ValueError as exc:
-        return _reply(notice_id, False, str(exc), 400)
+        return _reply(notice_id, False, error_text(exc), 400)
     media = current_app.config["MEDIA_DIR"]
     folder, absolute = store.new_asset_folder(media)
     original = os.path.join(absolute, f"{uuid.uuid4().hex}-original")
@@ -97,7 +98,7 @@ def tts(notice_id):
     try:
         language, chime, repeat = _options()
     except ValueError as exc:
-        return _reply(notice_id, False, str(exc), 400)
+        return _reply(notice_id, False, error_text(exc), 400)
     media = current_app.config["MEDIA_DIR"]
     folder, absolute = store.new_asset_folder(media)
     try:
@@ -114,7 +115,8 @@ def tts(notice_id):
                                           reason=str(exc)), 503)
     except (TTSFailed, ValueError, AudioRejected) as exc:
         store.discard_folder(media, folder)
-        return _reply(notice_id, False, _("No speech was made: %(reason)s", reason=str(exc)), 400)
+        reason = rejection_text(exc) if isinstance(exc, AudioRejected) else error_text(exc)
+        return _reply(notice_id, False, _("No speech was made: %(reason)s", reason=reason), 400)
     except BaseException:
         store.discard_folder(media, folder)
         raise

@@ -12,6 +12,8 @@ boundaries rather than a ceil() estimate.
 import string
 from dataclasses import dataclass
 
+from ..errors import N_, UserError
+
 GSM7 = "GSM-7"
 UCS2 = "UCS-2"
 
@@ -71,14 +73,16 @@ def placeholders_in(template):
     names = []
     try:
         parsed = list(string.Formatter().parse(template))
-    except ValueError as exc:
-        raise ValueError(f"broken placeholder braces in SMS text: {exc}") from None
+    except ValueError:
+        # Python's own detail ("Single '}' encountered") would be English in a Chinese page.
+        raise UserError(N_("broken placeholder braces in SMS text: every { needs a matching }")) from None
     for _literal, field, spec, conversion in parsed:
         if field is None:
             continue
         if field not in PLACEHOLDERS or spec or conversion:
             allowed = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
-            raise ValueError(f"unknown placeholder {{{field}}} in SMS text; use {allowed}")
+            raise UserError(N_("unknown placeholder %(field)s in SMS text; use %(allowed)s"),
+                            field="{" + field + "}", allowed=allowed)
         names.append(field)
     return names
 
@@ -102,6 +106,6 @@ def render(template, values):
     filled = {"reply_hint": DEFAULT_REPLY_HINT, **{k: v for k, v in values.items() if v is not None}}
     missing = sorted({n for n in names if n not in filled})
     if missing:
-        raise ValueError("no value for " + ", ".join("{" + n + "}" for n in missing))
+        raise UserError(N_("no value for %(names)s"), names=", ".join("{" + n + "}" for n in missing))
     # str.format never re-reads braces inside the values, so user data stays literal.
     return template.format(**{n: str(filled[n]) for n in set(names)})

@@ -12,6 +12,7 @@ import shutil
 import uuid
 
 from ..db import one, rows, scalar, write
+from ..errors import N_, UserError
 from . import sms_text
 
 DRAFT = "draft"        # being prepared; not offered to campaigns
@@ -25,11 +26,11 @@ MAX_TEXT = 2000
 def _check(title: str, text: str) -> tuple[str, str]:
     title, text = (title or "").strip(), (text or "").strip()
     if not title:
-        raise ValueError("title is required")
+        raise UserError(N_("title is required"))
     if len(title) > MAX_TITLE:
-        raise ValueError(f"title is longer than {MAX_TITLE} characters")
+        raise UserError(N_("title is longer than %(max)s characters"), max=MAX_TITLE)
     if len(text) > MAX_TEXT:
-        raise ValueError(f"text is longer than {MAX_TEXT} characters")
+        raise UserError(N_("text is longer than %(max)s characters"), max=MAX_TEXT)
     return title, text
 
 
@@ -55,10 +56,10 @@ def set_sms_text(db, notice_id: int, language: str, template: str) -> None:
     template = (template or "").strip()
     sms_text.placeholders_in(template)  # raises on unknown placeholders
     if len(template) > 1000:
-        raise ValueError("SMS text is longer than 1000 characters")
+        raise UserError(N_("SMS text is longer than %(max)s characters"), max=1000)
     language = (language or "").strip()[:30]
     if not language:
-        raise ValueError("language is required")
+        raise UserError(N_("language is required"))
     with write(db):
         db.execute("""INSERT INTO notice_variants (notice_id, language, sms_text) VALUES (?, ?, ?)
                       ON CONFLICT (notice_id, language) DO UPDATE SET sms_text = excluded.sms_text""",

@@ -8,6 +8,7 @@ from flask_login import current_user
 from .. import audit
 from ..accounts.users import ADMIN, SECRETARY
 from ..db import get_db, rows, scalar
+from ..i18n import error_text
 from ..registry import places
 from ..registry.residents import current_year
 from ..security import client_ip, current_scope, roles_required
@@ -48,7 +49,7 @@ def create():
         notice_id = store.create(db, int(village_id), request.form.get("title", ""), request.form.get("text", ""),
                                  user_id=current_user.id)
     except ValueError as exc:
-        flash(_("Not saved: %(reason)s", reason=str(exc)), "error")
+        flash(_("Not saved: %(reason)s", reason=error_text(exc)), "error")
         return redirect(url_for("notices.index"))
     audit.record(db, "notice_created", user=current_user.row, object_type="notice", object_id=notice_id,
                  village_id=int(village_id), ip=client_ip())
@@ -99,7 +100,7 @@ def edit(notice_id):
                      status=request.form.get("status", store.DRAFT),
                      append_reply_hint=bool(request.form.get("append_reply_hint")))
     except ValueError as exc:
-        flash(_("Not saved: %(reason)s", reason=str(exc)), "error")
+        flash(_("Not saved: %(reason)s", reason=error_text(exc)), "error")
     else:
         flash(_("Saved."))
     return redirect(url_for("notices.show", notice_id=notice_id))
@@ -112,7 +113,7 @@ def save_sms(notice_id):
     try:
         store.set_sms_text(get_db(), notice_id, request.form.get("language", ""), request.form.get("sms_text", ""))
     except ValueError as exc:
-        flash(_("SMS text not saved: %(reason)s", reason=str(exc)), "error")
+        flash(_("SMS text not saved: %(reason)s", reason=error_text(exc)), "error")
     else:
         flash(_("SMS text saved."))
     return redirect(url_for("notices.show", notice_id=notice_id) + "#sms")
@@ -127,7 +128,7 @@ def sms_count():
         try:
             text = sms_text.with_reply_hint(text)
         except ValueError as exc:
-            return jsonify(error=str(exc))
+            return jsonify(error=error_text(exc))
     text = text.replace("{reply_hint}", sms_text.DEFAULT_REPLY_HINT)
     count = sms_text.count_segments(text)
     return jsonify(encoding=count.encoding, chars=count.chars, segments=count.segments,
@@ -151,7 +152,7 @@ def sms_preview(notice_id):
         text = sms_text.render(template, {"name": resident["name"], "village": notice["village_name"],
                                           "date": places.today_label(db, notice["village_id"])})
     except ValueError as exc:
-        return jsonify(error=str(exc))
+        return jsonify(error=error_text(exc))
     count = sms_text.count_segments(text)
     choice = variants.choose(notice, resident["language"])
     return jsonify(text=text, segments=count.segments, encoding=count.encoding, channel_step=choice.step)

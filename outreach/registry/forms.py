@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from ..errors import N_, UserError
 from . import phones as phone_numbers
 from .residents import KNOWN_TAGS, MANDARIN, ResidentInput, current_year
 
@@ -33,7 +34,7 @@ def parse_resident_form(form) -> ResidentInput:
     e164s = _phones(form.get("phones") or "")
     birth_year = (form.get("birth_year") or "").strip()
     if birth_year and not birth_year.isdigit():
-        raise ValueError(f"birth year must be a number: {birth_year!r}")
+        raise UserError(N_("birth year must be a number: %(text)r"), text=birth_year)
     tags = {t for t in form.getlist("tags") if t in KNOWN_TAGS}
     tags |= {t.strip()[:30] for t in _SPLIT.split(form.get("free_tags") or "") if t.strip()}
     sex = form.get("sex") or None
@@ -45,5 +46,5 @@ def parse_resident_form(form) -> ResidentInput:
         lives_elsewhere=bool(form.get("lives_elsewhere")), relation=(form.get("relation") or "").strip()[:30],
         notes=(form.get("notes") or "").strip()[:500])
     if data.birth_year is not None and not (1900 <= data.birth_year <= current_year()):
-        raise ValueError(f"birth year {data.birth_year} is out of range")
+        raise UserError(N_("birth year %(year)s is out of range"), year=data.birth_year)
     return data

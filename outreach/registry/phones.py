@@ -6,6 +6,8 @@ import re
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
+from ..errors import N_, UserError
+
 DEFAULT_REGION = "CN"
 MOBILE = "mobile"      # can receive SMS
 LANDLINE = "landline"  # calls only
@@ -13,8 +15,8 @@ LANDLINE = "landline"  # calls only
 _SEPARATORS = re.compile(r"[\s\-‐－—()（）]")
 
 
-class InvalidPhone(ValueError):
-    """The text is not a dialable number; ``str()`` is the reason shown to the user."""
+class InvalidPhone(UserError):
+    """The text is not a dialable number; a view shows the reason with ``i18n.error_text``."""
 
 
 def normalise(raw: str, region: str = DEFAULT_REGION) -> tuple[str, str]:
@@ -22,17 +24,17 @@ def normalise(raw: str, region: str = DEFAULT_REGION) -> tuple[str, str]:
     text = _SEPARATORS.sub("", str(raw or "")).replace("＋", "+")
     text = text.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
     if not text:
-        raise InvalidPhone("empty phone number")
+        raise InvalidPhone(N_("empty phone number"))
     if text.endswith(".0") and text[:-2].isdigit():
         text = text[:-2]  # Excel stored the number as a float
     if not re.fullmatch(r"\+?\d+", text):
-        raise InvalidPhone(f"not a phone number: {raw!r}")
+        raise InvalidPhone(N_("not a phone number: %(text)r"), text=raw)
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
-        raise InvalidPhone(f"not a phone number: {raw!r}") from exc
+        raise InvalidPhone(N_("not a phone number: %(text)r"), text=raw) from exc
     if not phonenumbers.is_valid_number(number):
-        raise InvalidPhone(f"invalid phone number: {raw!r}")
+        raise InvalidPhone(N_("invalid phone number: %(text)r"), text=raw)
     number_type = phonenumbers.number_type(number)
     kind = LANDLINE if number_type == PhoneNumberType.FIXED_LINE else MOBILE
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), kind

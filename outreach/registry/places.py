@@ -4,14 +4,23 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..db import one, rows, write
+from ..errors import N_, UserError
+
+# One msgid per kind of place: a translator cannot inflect a word pasted into a sentence.
+_REQUIRED = {"county": N_("county name is required"), "township": N_("township name is required"),
+             "village": N_("village name is required"), "grid": N_("grid name is required")}
+_TOO_LONG = {"county": N_("county name is longer than %(max)s characters"),
+             "township": N_("township name is longer than %(max)s characters"),
+             "village": N_("village name is longer than %(max)s characters"),
+             "grid": N_("grid name is longer than %(max)s characters")}
 
 
 def _clean(name: str, what: str) -> str:
     name = (name or "").strip()
     if not name:
-        raise ValueError(f"{what} name is required")
+        raise UserError(_REQUIRED[what])
     if len(name) > 100:
-        raise ValueError(f"{what} name is longer than 100 characters")
+        raise UserError(_TOO_LONG[what], max=100)
     return name
 
 
@@ -35,7 +44,7 @@ def ensure_village(db, township_id: int, name: str, *, timezone: str = "Asia/Sha
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone: {timezone}") from exc
+        raise UserError(N_("unknown time zone: %(name)s"), name=timezone) from exc
     with write(db):
         db.execute(
             "INSERT OR IGNORE INTO villages (township_id, name, timezone, default_language) VALUES (?, ?, ?, ?)",

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pypinyin import lazy_pinyin, Style
 
 from ..db import one, rows, scalar, write
+from ..errors import N_, UserError
 from . import phones as phone_numbers
 from .places import ensure_grid
 
@@ -56,15 +57,15 @@ def pinyin_of(name: str) -> tuple[str, str]:
 def validate(data: ResidentInput) -> None:
     """Raise ValueError naming the first problem."""
     if not data.name.strip():
-        raise ValueError("name is required")
+        raise UserError(N_("name is required"))
     if len(data.name) > 50:
-        raise ValueError("name is longer than 50 characters")
+        raise UserError(N_("name is longer than %(max)s characters"), max=50)
     if data.birth_year is not None and not (1900 <= data.birth_year <= current_year()):
-        raise ValueError(f"birth year {data.birth_year} is out of range")
+        raise UserError(N_("birth year %(year)s is out of range"), year=data.birth_year)
     if data.sex is not None and data.sex not in SEXES:
-        raise ValueError(f"unknown sex {data.sex!r}")
+        raise UserError(N_("unknown sex %(sex)r"), sex=data.sex)
     if len(data.phones) != len(set(data.phones)):
-        raise ValueError("the same phone number is listed twice")
+        raise UserError(N_("the same phone number is listed twice"))
 
 
 def _household_id(db, village_id: int, grid_id: int | None, house_number: str, address: str,
@@ -140,7 +141,8 @@ def upsert(db, village_id: int, data: ResidentInput, *, cache: dict | None = Non
         resident_id = find_existing(db, village_id, data, household_id)
         if resident_id is not None and not allow_update:
             existing = one(db, "SELECT name FROM residents WHERE id = ?", [resident_id])["name"]
-            raise ValueError(f"already registered as {existing} (same phone, or same name and house number)")
+            raise UserError(N_("already registered as %(name)s (same phone, or same name and house number)"),
+                            name=existing)
         full, initials = pinyin_of(data.name)
         values = dict(village_id=village_id, household_id=household_id, grid_id=grid_id, name=data.name.strip(),
                       name_pinyin=full, name_initials=initials, birth_year=data.birth_year, sex=data.sex,
@@ -176,7 +178,8 @@ def _add_phones(db, village_id: int, resident_id: int, e164s: list[str]) -> None
         if owner == resident_id:
             continue
         if owner is not None:
-            raise ValueError(f"phone {phone_numbers.display(e164)} already belongs to another resident")
+            raise UserError(N_("phone %(number)s already belongs to another resident"),
+                            number=phone_numbers.display(e164))
         kind = phone_numbers.normalise(e164)[1]
         db.execute("INSERT INTO resident_phones (resident_id, village_id, e164, kind, position) VALUES (?, ?, ?, ?, ?)",
                    [resident_id, village_id, e164, kind, start + offset])

@@ -11,6 +11,7 @@ from werkzeug.datastructures import MultiDict
 from .. import audit
 from ..accounts.users import ADMIN, GRID_WORKER, SECRETARY
 from ..db import get_db, rows, write
+from ..i18n import error_text
 from ..params import int_arg, page_arg
 from ..security import client_ip, current_scope, roles_required
 from . import phones, places, residents
@@ -70,7 +71,11 @@ def residents_list():
 @bp.route("/residents/<int:resident_id>")
 @roles_required(*PEOPLE_ROLES)
 def resident(resident_id):
-    return render_template("registry/resident.html", r=_resident_or_404(resident_id), display=phones.display)
+    from ..reach.history import for_resident
+
+    resident = _resident_or_404(resident_id)
+    return render_template("registry/resident.html", r=resident, display=phones.display,
+                           history=for_resident(get_db(), resident_id))
 
 
 def _resident_form(village: dict, form: MultiDict, resident_id: int | None):
@@ -92,7 +97,7 @@ def _save(village: dict, resident_id: int | None):
             audit.record(db, "resident_created" if created else "resident_updated", user=current_user.row,
                          object_type="resident", object_id=saved_id, village_id=village["id"], ip=client_ip())
     except (ValueError, sqlite3.IntegrityError) as exc:
-        flash(_("Not saved: %(reason)s", reason=str(exc)), "error")
+        flash(_("Not saved: %(reason)s", reason=error_text(exc)), "error")
         return _resident_form(village, request.form, resident_id), 400
     flash(_("Saved."))
     return redirect(url_for("registry.resident", resident_id=saved_id))
