@@ -18,6 +18,7 @@ import json
 import sqlite3
 from typing import Callable
 
+from ..errors import UserError
 from ..db import one, rows, scalar, write
 from . import phones as phone_numbers, residents
 from .import_columns import N_, RowError, check_mapping, guess_mapping, header_score, parse_row
@@ -184,7 +185,7 @@ class _State:
         try:
             residents.validate(data)
         except ValueError as exc:
-            raise RowError(N_("Cannot save this row: %(detail)s"), detail=str(exc)) from exc
+            raise _row_error(exc) from exc
         for e164 in data.phones:
             if e164 in self.seen_phones:
                 raise RowError(N_("Duplicate of row %(row)s (same phone %(number)s)"),
@@ -293,7 +294,14 @@ class _State:
             e164, owner = list(owners.items())[-1]
             return RowError(N_("Phone %(number)s already belongs to another resident (%(name)s)"),
                             number=phone_numbers.display(e164), name=owner["name"])
-        return RowError(N_("Cannot save this row: %(detail)s"), detail=str(exc))
+        return _row_error(exc)
+
+
+def _row_error(exc: ValueError) -> RowError:
+    """A domain refusal as a row error in the importing user's language."""
+    if isinstance(exc, UserError):
+        return RowError(exc.msgid, **exc.params)
+    return RowError(N_("Cannot save this row: %(detail)s"), detail=str(exc))
 
 
 def import_file(db, path: str, village_id: int, *, user_id: int | None = None, filename: str = "",
