@@ -7,16 +7,14 @@ text-only (calls then read it with <Say>) and the seed says so.
 from __future__ import annotations
 
 import datetime
-import os
-import shutil
 from zoneinfo import ZoneInfo
 
 from audio.errors import AudioRejected, TTSFailed, TTSUnavailable
-from audio.tts import synthesize_notice
 from schedules import planner, store as schedule_store
 from schedules.recurrence import Rule
 
 from .notices import store as notices
+from .notices.drafts import synthesize_into
 
 NOTICE_TITLE = "关于暂停举办宴席的通知"
 NOTICE_TEXT = ("各位村民：为做好疫情防控，即日起暂停举办婚宴、寿宴、满月酒、开灯酒等各类宴席，"
@@ -31,17 +29,10 @@ def seed_content(db, village_id: int, media_dir: str, *, now: datetime.datetime 
     notice_id = notices.create(db, village_id, NOTICE_TITLE, NOTICE_TEXT)
     notices.update(db, notice_id, title=NOTICE_TITLE, text=NOTICE_TEXT, status=notices.READY, append_reply_hint=True)
     notices.set_sms_text(db, notice_id, "mandarin", SMS_TEXT)
-    folder, absolute = notices.new_asset_folder(media_dir)
     try:
-        processed = synthesize_notice(NOTICE_TEXT, absolute, chime=True, repeat=1)
-        original = os.path.join(absolute, "notice-text.txt")
-        with open(original, "w", encoding="utf-8") as fh:
-            fh.write(NOTICE_TEXT)
-        processed.source_format = "tts"
-        notices.add_audio(db, media_dir, notice_id, "mandarin", "synthetic", folder, original, processed, chime=True)
+        synthesize_into(db, media_dir, notice_id, "mandarin", NOTICE_TEXT, chime=True)
         said.append("demo notice has a synthetic Mandarin draft (record a real voice on the notice page)")
     except (TTSUnavailable, TTSFailed, AudioRejected, ValueError) as exc:
-        shutil.rmtree(absolute, ignore_errors=True)
         said.append(f"demo notice is text-only: {exc}")
     notices.create(db, village_id, "春节返乡人员登记提醒", "请近期返乡的村民主动到村委会登记。")
     speaker = schedule_store.save_loudspeaker(db, village_id, name="村委会大喇叭", kind="alsa",

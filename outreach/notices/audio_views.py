@@ -14,14 +14,13 @@ from flask_login import current_user
 
 from audio.errors import AudioRejected, TTSFailed, TTSUnavailable
 from audio.process import MAX_REPEAT, process_upload
-from audio.tts import synthesize_notice
 from audio.waveform import waveform_svg
 
 from .. import audit
 from ..db import get_db
 from ..i18n import error_text
 from ..security import client_ip, current_scope, public, roles_required
-from . import store
+from . import drafts, store
 from .views import EDITORS, notice_or_404
 
 bp = Blueprint("notice_audio", __name__)
@@ -99,27 +98,15 @@ def tts(notice_id):
         language, chime, repeat = _options()
     except ValueError as exc:
         return _reply(notice_id, False, error_text(exc), 400)
-    media = current_app.config["MEDIA_DIR"]
-    folder, absolute = store.new_asset_folder(media)
     try:
-        processed = synthesize_notice(text[:2000], absolute, chime=chime, repeat=repeat)
-        original = os.path.join(absolute, f"{uuid.uuid4().hex}-tts.txt")
-        with open(original, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        processed.source_format = "tts"
-        store.add_audio(get_db(), media, notice_id, language, "synthetic", folder, original, processed,
-                        chime=chime, repeat=repeat, user_id=current_user.id)
+        drafts.synthesize_into(get_db(), current_app.config["MEDIA_DIR"], notice_id, language, text, chime=chime,
+                               repeat=repeat, user_id=current_user.id)
     except TTSUnavailable as exc:
-        store.discard_folder(media, folder)
         return _reply(notice_id, False, _("Speech synthesis is not installed on this server: %(reason)s",
                                           reason=str(exc)), 503)
     except (TTSFailed, ValueError, AudioRejected) as exc:
-        store.discard_folder(media, folder)
         reason = rejection_text(exc) if isinstance(exc, AudioRejected) else error_text(exc)
         return _reply(notice_id, False, _("No speech was made: %(reason)s", reason=reason), 400)
-    except BaseException:
-        store.discard_folder(media, folder)
-        raise
     audit.record(get_db(), "audio_synthesized", user=current_user.row, object_type="notice", object_id=notice_id,
                  village_id=notice["village_id"], ip=client_ip(), language=language)
     return _reply(notice_id, True, _("A synthetic draft was made. A recording of a familiar voice works better."))
