@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import platform
 import re
@@ -84,11 +85,25 @@ def main():
             median = statistics.median(found)
             verdict = "PASS" if OPS[op](median, float(target)) else "MISS"
             rows.append((label, name, median, unit, op, target, verdict, found, command, took / args.runs))
+    # Figures of scripts not re-run this time are kept from the last run (bench/results.json), so
+    # `--only` refreshes some rows without losing the others.
+    results_path = os.path.join(HERE, "results.json")
+    kept = []
+    if wanted and os.path.exists(results_path):
+        with open(results_path, encoding="utf-8") as fh:
+            previous = json.load(fh)
+        fresh = {r[1] for r in rows}
+        kept = [tuple(r) for r in previous.get("rows", []) if r[1] not in fresh]
+    order = [label for label, _script, _extra in SCRIPTS]
+    rows = sorted(kept + rows, key=lambda r: order.index(r[0]) if r[0] in order else len(order))
+    with open(results_path, "w", encoding="utf-8") as fh:
+        json.dump({"machine": machine(), "rows": rows}, fh, ensure_ascii=False, indent=1)
     notes_path = os.path.join(HERE, "NOTES.md")
     notes = open(notes_path, encoding="utf-8").read() if os.path.exists(notes_path) else ""
     lines = [
         "# Benchmarks", "",
-        f"Made by `.venv/bin/python bench/run_all.py --runs {args.runs}` on "
+        f"Made by `.venv/bin/python bench/run_all.py --runs {args.runs}{' --only ' + args.only if wanted else ''}`"
+        f"{' (other rows kept from the previous full run)' if wanted else ''} on "
         f"{datetime.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}.", "",
         f"Machine: {machine()}.", "",
         "Each figure is the median of the runs listed beside it; ratios are measured in the same run. "

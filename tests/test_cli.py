@@ -48,4 +48,5 @@ def test_seed_demo_builds_a_realistic_village(tmp_path, monkeypatch):
     # A ready notice with audio and a week of loudspeaker plays (07:00, 12:00, 18:30 × 7 days).
     assert db.execute("SELECT COUNT(*) FROM notices WHERE status = 'ready'").fetchone()[0] == 1
     assert db.execute("SELECT COUNT(*) FROM audio_assets").fetchone()[0] == 1
-    assert db.execute("SELECT COUNT(*) FROM fires").fetchone()[0] in (19, 20, 21)  # today's past times excepted
+    # 3 a day for 7 days, less today's times already past (so 18–21, by the time of day the test runs).
+    assert 18 <= db.execute("SELECT COUNT(*) FROM fires").fetchone()[0] <= 21
