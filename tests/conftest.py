@@ -7,7 +7,11 @@ admin, sec_a (杨家坪村), sec_b (石门村), grid_a (一网格), official (�
 """
 from __future__ import annotations
 
+import logging
+import threading
+
 import pytest
+from werkzeug.serving import make_server
 
 from outreach import create_app
 from outreach.accounts import users
@@ -93,3 +97,15 @@ def _login(client, username: str, password: str = PASSWORD):
 def login():
     """``login(client, "sec_a")`` logs that user in on ``client``."""
     return _login
+
+
+@pytest.fixture
+def live_url(app):
+    """The app served by a real threaded HTTP server on 127.0.0.1 (for the phone network's webhooks)."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per webhook drowns failures
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)

@@ -3,11 +3,9 @@ calling its webhooks (signed), and a dispatcher sending through the real twilio 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 import pytest
-from werkzeug.serving import make_server
 
 from outreach.db import connect
 from outreach.delivery import campaigns
@@ -60,20 +58,15 @@ class Network:
 
 
 @pytest.fixture
-def network(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    web_url = f"http://127.0.0.1:{server.server_port}"
+def network(app, live_url):
+    web_url = live_url
     app.config.update(PUBLIC_BASE_URL=web_url, TWILIO_AUTH_TOKEN=AUTH_TOKEN)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
     sim = SimServer(ACCOUNT_SID, AUTH_TOKEN, seed="dalaba", step_ms=5, phone_number=VILLAGE_NUMBER,
                     sms_url=f"{web_url}/twilio/inbound/sms", voice_url=f"{web_url}/twilio/inbound/voice").start()
     net = Network(app, sim, web_url)
     yield net
     net.close()
     sim.stop()
-    server.shutdown()
-    thread.join(5)
 
 
 @pytest.fixture

@@ -9,11 +9,9 @@ import random
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
-from werkzeug.serving import make_server
 
 from outreach.db import connect
 from outreach.delivery import campaigns
@@ -27,17 +25,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 @pytest.fixture
-def stack(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    url = f"http://127.0.0.1:{server.server_port}"
+def stack(app, live_url):
+    url = live_url
     app.config.update(PUBLIC_BASE_URL=url, TWILIO_AUTH_TOKEN=TOKEN)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
     # Slow callbacks (3 s per step): the provider look-up, not a callback, must stop the resends.
     sim = SimServer(SID, TOKEN, seed="kill", step_ms=3000, latency_ms=100, workers=64).start()
     yield app, url, sim
     sim.stop()
-    server.shutdown()
 
 
 def start_worker(app, url, sim):

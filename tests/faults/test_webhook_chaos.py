@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 import logging
 
 import pytest
-from werkzeug.serving import make_server
 
 from outreach.db import connect
 from outreach.delivery import campaigns
@@ -105,17 +104,13 @@ class ChaosProxy:
 
 
 @pytest.fixture
-def chaos(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    web = f"http://127.0.0.1:{server.server_port}"
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    proxy = ChaosProxy(web, seed=7).start()
+def chaos(app, live_url):
+    proxy = ChaosProxy(live_url, seed=7).start()
     app.config.update(PUBLIC_BASE_URL=proxy.url, TWILIO_AUTH_TOKEN=TOKEN)
     sim = SimServer(SID, TOKEN, seed="chaos", step_ms=5).start()
     yield app, proxy, sim
     sim.stop()
     proxy.stop()
-    server.shutdown()
 
 
 def test_duplicated_and_shuffled_callbacks_end_in_the_right_states(chaos):

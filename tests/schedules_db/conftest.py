@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 import imageio_ffmpeg
 import pytest
-from werkzeug.serving import make_server
 
 from outreach.db import write
 from schedules import store
@@ -142,20 +141,15 @@ def make_runner(app):
 
 
 @pytest.fixture
-def network(app):
+def network(app, live_url):
     """The app on a real loopback HTTP server and the simulator calling its signed webhooks (the pattern of
     tests/delivery/conftest.py); yields (sim server, gateway config, web url)."""
     from outreach.delivery.gateway import GatewayConfig
     from phonesim import SimServer
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    web_url = f"http://127.0.0.1:{server.server_port}"
+    web_url = live_url
     app.config.update(PUBLIC_BASE_URL=web_url, TWILIO_AUTH_TOKEN=AUTH_TOKEN)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
     sim = SimServer(ACCOUNT_SID, AUTH_TOKEN, seed="schedules", step_ms=5, phone_number=VILLAGE_NUMBER,
                     sms_url=f"{web_url}/twilio/inbound/sms", voice_url=f"{web_url}/twilio/inbound/voice").start()
     yield sim, GatewayConfig(ACCOUNT_SID, AUTH_TOKEN, "+15005550006", None, web_url, sim.url), web_url
     sim.stop()
-    server.shutdown()
-    thread.join(5)
