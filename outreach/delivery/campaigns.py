@@ -18,7 +18,8 @@ from schedules.quiet_hours import parse_window
 
 from ..db import one, rows, scalar, write
 from ..errors import N_, UserError
-from ..registry.residents import NO_PHONE, current_year
+from ..registry.residents import NO_PHONE
+from ..registry.search import people_filters
 from . import outbox
 
 DRAFT = "draft"          # being set up; nothing planned
@@ -57,22 +58,12 @@ class Audience:
 
 def resident_ids(db, a: Audience) -> list[int]:
     """Residents matching the audience (reads only)."""
-    where, params = ["r.village_id = ?"], [a.village_id]
-    if a.grid_id:
-        where.append("(r.grid_id = ? OR r.grid_id IN (SELECT id FROM grids WHERE parent_id = ?))")
-        params += [a.grid_id, a.grid_id]
+    where, params = people_filters(grid_id=a.grid_id, min_age=a.min_age, tags=a.tags, language=a.language)
+    where.insert(0, "r.village_id = ?")
+    params.insert(0, a.village_id)
     if a.household_id:
         where.append("r.household_id = ?")
         params.append(a.household_id)
-    if a.min_age is not None:
-        where.append("r.birth_year <= ?")
-        params.append(current_year() - a.min_age)
-    for tag in a.tags:
-        where.append("EXISTS (SELECT 1 FROM resident_tags t WHERE t.resident_id = r.id AND t.tag = ?)")
-        params.append(tag)
-    if a.language:
-        where.append("r.language = ?")
-        params.append(a.language)
     if a.not_acknowledged_notice:
         where.append("""NOT EXISTS (SELECT 1 FROM responses x WHERE x.resident_id = r.id AND x.notice_id = ?
                         AND x.kind IN ('ack', 'pledge'))""")

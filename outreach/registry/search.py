@@ -25,6 +25,26 @@ class ResidentQuery:
     per_page: int = PER_PAGE
 
 
+def people_filters(*, grid_id: int | None = None, min_age: int | None = None, tags=(), language: str = "") \
+        -> tuple[list[str], list]:
+    """WHERE fragments on residents ``r`` shared by the residents list and campaign audiences."""
+    clauses, params = [], []
+    if grid_id:
+        # A parent grid includes its sub-grids.
+        clauses.append("(r.grid_id = ? OR r.grid_id IN (SELECT id FROM grids WHERE parent_id = ?))")
+        params += [grid_id, grid_id]
+    if min_age is not None:
+        clauses.append("r.birth_year <= ?")
+        params.append(current_year() - min_age)
+    for tag in tags:
+        clauses.append("EXISTS (SELECT 1 FROM resident_tags t WHERE t.resident_id = r.id AND t.tag = ?)")
+        params.append(tag)
+    if language:
+        clauses.append("r.language = ?")
+        params.append(language)
+    return clauses, params
+
+
 def _where(q: ResidentQuery) -> tuple[str, list]:
     clauses, params = [], []
     if q.village_ids is not None:
@@ -36,19 +56,9 @@ def _where(q: ResidentQuery) -> tuple[str, list]:
     if q.village_id:
         clauses.append("r.village_id = ?")
         params.append(q.village_id)
-    if q.grid_id:
-        # A parent grid includes its sub-grids.
-        clauses.append("(r.grid_id = ? OR r.grid_id IN (SELECT id FROM grids WHERE parent_id = ?))")
-        params += [q.grid_id, q.grid_id]
-    if q.min_age is not None:
-        clauses.append("r.birth_year <= ?")
-        params.append(current_year() - q.min_age)
-    for tag in q.tags:
-        clauses.append("EXISTS (SELECT 1 FROM resident_tags t WHERE t.resident_id = r.id AND t.tag = ?)")
-        params.append(tag)
-    if q.language:
-        clauses.append("r.language = ?")
-        params.append(q.language)
+    more, more_params = people_filters(grid_id=q.grid_id, min_age=q.min_age, tags=q.tags, language=q.language)
+    clauses += more
+    params += more_params
     text = q.text.strip()
     if text:
         digits = re.sub(r"\D", "", text)
